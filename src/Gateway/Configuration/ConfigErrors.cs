@@ -1,0 +1,63 @@
+// Turns binder exceptions and bad values into "key:path: 'value' problem" messages.
+using System.Globalization;
+using System.Text.RegularExpressions;
+
+namespace Gateway.Configuration;
+
+internal static partial class ConfigErrors
+{
+    public static string Invalid(string path, string? value, string problem) => $"{path}: '{value}' {problem}";
+
+    public static string Required(string path, string what) => $"{path}: {what} is required";
+
+    /// <summary>The binder names the path and type; we add the value and how to write it correctly.</summary>
+    public static string FromBinder(InvalidOperationException ex, IConfiguration config)
+    {
+        for (Exception? current = ex; current is not null; current = current.InnerException)
+        {
+            var match = BinderPath().Match(current.Message);
+            if (match.Success)
+            {
+                var path = match.Groups["path"].Value;
+                var type = match.Groups["type"].Value;
+                return Invalid(path, config[path], Expectation(type));
+            }
+        }
+
+        return ex.Message;
+    }
+
+    public static string Expectation(string typeName)
+    {
+        var shortName = typeName.Replace("System.Nullable`1[[", string.Empty, StringComparison.Ordinal);
+        var comma = shortName.IndexOf(',', StringComparison.Ordinal);
+        if (comma > 0)
+        {
+            shortName = shortName[..comma];
+        }
+
+        return shortName switch
+        {
+            "System.TimeSpan" => "is not a TimeSpan (use \"00:01:30\" for 90 seconds)",
+            "System.Int32" or "System.Int64" => "is not a whole number",
+            "System.Boolean" => "is not true or false",
+            "System.Double" => "is not a number",
+            "System.Version" => "is not a version (use \"1.1\", \"2\" or \"3\")",
+            "System.Uri" => "is not a URI",
+            _ when shortName.StartsWith("System.", StringComparison.Ordinal) => $"is not a valid {shortName["System.".Length..]}",
+            _ => $"is not one of the allowed values of {shortName[(shortName.LastIndexOf('.') + 1)..]}{EnumValues(shortName)}",
+        };
+    }
+
+    private static string EnumValues(string typeName)
+    {
+        var type = Type.GetType(typeName) ?? AppDomain.CurrentDomain.GetAssemblies()
+            .Select(a => a.GetType(typeName, throwOnError: false)).FirstOrDefault(t => t is not null);
+        return type is { IsEnum: true }
+            ? string.Create(CultureInfo.InvariantCulture, $" ({string.Join(", ", Enum.GetNames(type))})")
+            : string.Empty;
+    }
+
+    [GeneratedRegex("at '(?<path>[^']+)' to type '(?<type>[^']+)'")]
+    private static partial Regex BinderPath();
+}

@@ -1,0 +1,51 @@
+// Watches the config file for content changes, including a Kubernetes ConfigMap `..data` symlink swap.
+// Gap: PhysicalFileProvider watches the symlink itself, which never changes when kubelet swaps `..data`;
+// we watch the directory for any event and also poll, and compare content hashes.
+namespace Gateway.Configuration;
+
+internal sealed class ConfigFileWatcher : IDisposable
+{
+    private static readonly TimeSpan SettleDelay = TimeSpan.FromMilliseconds(150);
+
+    private readonly string _path;
+    private readonly Action _onPossibleChange;
+    private readonly FileSystemWatcher? _watcher;
+    private readonly ITimer _pollTimer;
+    private readonly ITimer _settleTimer;
+
+    public ConfigFileWatcher(string path, TimeSpan pollInterval, TimeProvider time, Action onPossibleChange)
+    {
+        _path = path;
+        _onPossibleChange = onPossibleChange;
+        _pollTimer = time.CreateTimer(_ => _onPossibleChange(), null, pollInterval, pollInterval);
+
+        // Editors write in steps; wait until events settle before reading so we do not count a half-written file.
+        _settleTimer = time.CreateTimer(_ => _onPossibleChange(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+
+        var directory = System.IO.Path.GetDirectoryName(path);
+        if (directory is not null && Directory.Exists(directory))
+        {
+            _watcher = new FileSystemWatcher(directory)
+            {
+                IncludeSubdirectories = false,
+                NotifyFilter = NotifyFilters.FileName | NotifyFilters.DirectoryName | NotifyFilters.LastWrite | NotifyFilters.Size | NotifyFilters.CreationTime,
+            };
+            _watcher.Changed += OnEvent;
+            _watcher.Created += OnEvent;
+            _watcher.Renamed += OnEvent;
+            _watcher.Deleted += OnEvent;
+            _watcher.EnableRaisingEvents = true;
+        }
+    }
+
+    public string FilePath => _path;
+
+    private void OnEvent(object sender, FileSystemEventArgs e) => _settleTimer.Change(SettleDelay, Timeout.InfiniteTimeSpan);
+
+    public void Dispose()
+    {
+        _watcher?.Dispose();
+        _pollTimer.Dispose();
+        _settleTimer.Dispose();
+    }
+}

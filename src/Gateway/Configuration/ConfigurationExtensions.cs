@@ -1,0 +1,87 @@
+using Microsoft.Extensions.Configuration.Json;
+using Microsoft.Extensions.Options;
+using Yarp.ReverseProxy.Configuration;
+
+namespace Gateway.Configuration;
+
+internal static class ConfigurationExtensions
+{
+    /// <summary>Built-in defaults, lowest precedence: the gateway runs with no appsettings.json at all.</summary>
+    private static readonly Dictionary<string, string?> BuiltInDefaults = new()
+    {
+        ["Kestrel:Endpoints:Proxy:Url"] = "http://0.0.0.0:8080",
+        ["Kestrel:Endpoints:Management:Url"] = "http://0.0.0.0:8081",
+    };
+
+    /// <summary>
+    /// Adds the gateway config file (<c>--config</c>, <c>GATEWAY_CONFIG</c> or <c>config/gateway.json</c>) above
+    /// appsettings*.json and below environment variables and the command line, and the store that reloads it.
+    /// </summary>
+    public static WebApplicationBuilder AddGatewayConfiguration(this WebApplicationBuilder builder, string[] args)
+    {
+        var path = GatewayConfigFile.Resolve(args, Environment.GetEnvironmentVariable);
+        var initial = GatewayConfigFile.Read(path);
+        var provider = new GatewayConfigProvider(initial.Data);
+
+        var sources = builder.Configuration.Sources;
+        var insertAt = 0;
+        for (var i = 0; i < sources.Count; i++)
+        {
+            if (sources[i] is JsonConfigurationSource)
+            {
+                insertAt = i + 1;
+            }
+        }
+
+        sources.Insert(insertAt, new GatewayConfigSource(provider));
+        sources.Insert(0, new Microsoft.Extensions.Configuration.Memory.MemoryConfigurationSource { InitialData = BuiltInDefaults });
+
+        var services = builder.Services;
+        services.AddSingleton(new GatewayConfigFileState(path, provider, initial));
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<GatewayProxyConfigProvider>();
+        services.AddSingleton<ConfigMetrics>();
+        services.AddReverseProxy();
+        services.AddSingleton<IProxyConfigProvider>(sp => sp.GetRequiredService<GatewayProxyConfigProvider>());
+        services.AddSingleton<GatewayConfigStore>();
+        services.AddHostedService(sp => sp.GetRequiredService<GatewayConfigStore>());
+        services.AddGatewayOptions<ConfigurationOptions, ConfigurationOptionsValidator>(ConfigurationOptions.SectionPath);
+        return builder;
+    }
+
+    /// <summary>
+    /// Binds options from <paramref name="sectionPath"/>, validates them at start, and registers the same validator
+    /// as a check on every candidate config so a reload with bad values is rejected before it is applied.
+    /// </summary>
+    public static IServiceCollection AddGatewayOptions<TOptions, TValidator>(this IServiceCollection services, string sectionPath)
+        where TOptions : class, new()
+        where TValidator : class, IValidateOptions<TOptions>
+    {
+        services.AddOptions<TOptions>().BindConfiguration(sectionPath).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<TOptions>, TValidator>();
+        services.AddSingleton<IGatewayConfigCheck>(sp =>
+            new OptionsConfigCheck<TOptions>(sectionPath, sp.GetServices<IValidateOptions<TOptions>>()));
+        return services;
+    }
+
+    /// <summary>Validates and applies the initial config; prints every problem and returns false when it is bad.</summary>
+    public static bool ValidateGatewayConfiguration(this WebApplication app)
+    {
+        var store = app.Services.GetRequiredService<GatewayConfigStore>();
+        var errors = store.LoadInitial();
+        if (errors.Count == 0)
+        {
+            return true;
+        }
+
+        var error = Console.Error;
+        error.WriteLine($"Gateway configuration is invalid ({store.Path}); not starting:");
+        foreach (var message in errors)
+        {
+            error.WriteLine($"  - {message}");
+        }
+
+        error.Flush();
+        return false;
+    }
+}

@@ -1,0 +1,175 @@
+// Validates every candidate config (at start and on each file change) and applies only good ones:
+// the file-backed configuration source and YARP's routes/clusters change together, or not at all.
+using Microsoft.Extensions.Options;
+using Yarp.ReverseProxy.Configuration;
+using Yarp.ReverseProxy.LoadBalancing;
+
+namespace Gateway.Configuration;
+
+/// <summary>What <see cref="ConfigurationExtensions.AddGatewayConfiguration"/> found before the host was built.</summary>
+internal sealed record GatewayConfigFileState(string Path, GatewayConfigProvider Provider, ConfigFileContent Initial);
+
+internal sealed class GatewayConfigStore : IHostedService, IDisposable
+{
+    private readonly GatewayConfigFileState _file;
+    private readonly IConfigurationRoot _root;
+    private readonly IConfigValidator _yarpValidator;
+    private readonly HashSet<string> _loadBalancingPolicies;
+    private readonly IEnumerable<IGatewayConfigCheck> _checks;
+    private readonly GatewayProxyConfigProvider _proxyConfig;
+    private readonly ConfigMetrics _metrics;
+    private readonly IOptionsMonitor<ConfigurationOptions> _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger<GatewayConfigStore> _logger;
+    private readonly Lock _reloadLock = new();
+    private ConfigFileContent? _lastSeen;
+    private ConfigFileWatcher? _watcher;
+    private long _generation;
+
+    public GatewayConfigStore(
+        GatewayConfigFileState file,
+        IConfiguration configuration,
+        IConfigValidator yarpValidator,
+        IEnumerable<ILoadBalancingPolicy> loadBalancingPolicies,
+        IEnumerable<IGatewayConfigCheck> checks,
+        GatewayProxyConfigProvider proxyConfig,
+        ConfigMetrics metrics,
+        IOptionsMonitor<ConfigurationOptions> options,
+        TimeProvider time,
+        ILogger<GatewayConfigStore> logger)
+    {
+        _file = file;
+        _root = (IConfigurationRoot)configuration;
+        _yarpValidator = yarpValidator;
+        _loadBalancingPolicies = new HashSet<string>(loadBalancingPolicies.Select(p => p.Name), StringComparer.OrdinalIgnoreCase);
+        _checks = checks;
+        _proxyConfig = proxyConfig;
+        _metrics = metrics;
+        _options = options;
+        _time = time;
+        _logger = logger;
+    }
+
+    public string Path => _file.Path;
+
+    /// <summary>Incremented on every applied configuration; the admin API shows it.</summary>
+    public long Generation => Interlocked.Read(ref _generation);
+
+    /// <summary>Validates the file read at start-up and applies it; returns the problems otherwise.</summary>
+    public IReadOnlyList<string> LoadInitial()
+    {
+        lock (_reloadLock)
+        {
+            _lastSeen = _file.Initial;
+            var (snapshot, errors) = Validate(_file.Initial);
+            if (snapshot is null)
+            {
+                return errors;
+            }
+
+            _proxyConfig.Update(snapshot);
+            Interlocked.Increment(ref _generation);
+            Log.ConfigLoaded(_logger, _file.Path, snapshot.Routes.Count, snapshot.Clusters.Count);
+            return [];
+        }
+    }
+
+    /// <summary>Re-reads the file; applies it when its content changed and it is valid. Safe to call often.</summary>
+    public void CheckForChange()
+    {
+        try
+        {
+            lock (_reloadLock)
+            {
+                var content = GatewayConfigFile.Read(_file.Path);
+                if (content.SameContentAs(_lastSeen))
+                {
+                    return;
+                }
+
+                _lastSeen = content;
+                var (snapshot, errors) = Validate(content);
+                if (snapshot is null || content.Data is null)
+                {
+                    _metrics.ConfigReload(success: false);
+                    Log.ConfigRejected(_logger, _file.Path, string.Join(Environment.NewLine, errors));
+                    return;
+                }
+
+                _file.Provider.Replace(content.Data);
+                _proxyConfig.Update(snapshot);
+                Interlocked.Increment(ref _generation);
+                _metrics.ConfigReload(success: true);
+                Log.ConfigReloaded(_logger, _file.Path, snapshot.Routes.Count, snapshot.Clusters.Count);
+            }
+        }
+        catch (Exception ex)
+        {
+            // A bug in a check must not take the gateway down; the last good config keeps serving.
+            _metrics.ConfigReload(success: false);
+            Log.ConfigReloadFailed(_logger, _file.Path, ex);
+        }
+    }
+
+    private (ProxySnapshot? Snapshot, List<string> Errors) Validate(ConfigFileContent content)
+    {
+        var errors = new List<string>();
+        if (content.Data is null)
+        {
+            errors.Add(content.Error ?? $"{_file.Path}: unreadable");
+            return (null, errors);
+        }
+
+        var candidate = ConfigurationSnapshot.Build(_root, _file.Provider, content.Data);
+        var snapshot = ProxyConfigReader.Read(candidate, errors);
+
+        foreach (var cluster in snapshot.Clusters)
+        {
+            var path = $"{ProxyConfigReader.SectionName}:Clusters:{cluster.ClusterId}";
+            if (cluster.LoadBalancingPolicy is { Length: > 0 } policy && !_loadBalancingPolicies.Contains(policy))
+            {
+                errors.Add(ConfigErrors.Invalid($"{path}:LoadBalancingPolicy", policy,
+                    $"is not a load-balancing policy (known: {string.Join(", ", _loadBalancingPolicies.Order(StringComparer.Ordinal))})"));
+                continue;
+            }
+
+            AddYarpErrors(path, _yarpValidator.ValidateClusterAsync(cluster), errors);
+        }
+
+        foreach (var route in snapshot.Routes)
+        {
+            AddYarpErrors($"{ProxyConfigReader.SectionName}:Routes:{route.RouteId}", _yarpValidator.ValidateRouteAsync(route), errors);
+        }
+
+        foreach (var check in _checks)
+        {
+            check.Check(candidate, errors);
+        }
+
+        return errors.Count == 0 ? (snapshot, errors) : (null, errors.Distinct(StringComparer.Ordinal).ToList());
+    }
+
+    private static void AddYarpErrors(string path, ValueTask<IList<Exception>> validation, List<string> errors)
+    {
+        // YARP's validators complete synchronously for config-only checks; this runs off the request path.
+        foreach (var error in validation.AsTask().GetAwaiter().GetResult())
+        {
+            errors.Add($"{path}: {error.Message}");
+        }
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _watcher = new ConfigFileWatcher(_file.Path, _options.CurrentValue.PollInterval, _time, CheckForChange);
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        _watcher?.Dispose();
+        _watcher = null;
+        return Task.CompletedTask;
+    }
+
+    public void Dispose() => _watcher?.Dispose();
+}

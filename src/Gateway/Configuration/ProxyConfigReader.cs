@@ -1,0 +1,130 @@
+// Reads YARP's own `ReverseProxy` schema with key-path errors.
+// Gap in YARP: its config provider throws on the first bad value without naming the key, and it accepts a
+// cluster with no destinations or a route to a cluster that does not exist; we report every problem at once.
+using System.Text;
+using Yarp.ReverseProxy.Configuration;
+
+namespace Gateway.Configuration;
+
+internal sealed record ProxySnapshot(IReadOnlyList<RouteConfig> Routes, IReadOnlyList<ClusterConfig> Clusters);
+
+internal static class ProxyConfigReader
+{
+    public const string SectionName = "ReverseProxy";
+
+    /// <summary>Metadata key whose value changes whenever a cluster's gateway extension blocks change.</summary>
+    public const string ExtensionFingerprintKey = "Gateway.ExtensionFingerprint";
+
+    /// <summary>Blocks we add inside a cluster; a change to them must reach YARP as a cluster change.</summary>
+    private static readonly string[] ClusterExtensionBlocks = ["ConnectionPool", "Retry"];
+
+    /// <summary>Defaults for those blocks that live outside the cluster.</summary>
+    private static readonly string[] ClusterExtensionDefaults = ["Gateway:ConnectionPool", "Gateway:Retry"];
+
+    public static ProxySnapshot Read(IConfiguration config, ICollection<string> errors)
+    {
+        var section = config.GetSection(SectionName);
+        var clusters = new List<ClusterConfig>();
+        var clusterIds = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        var defaultsFingerprint = Fingerprint(ClusterExtensionDefaults.Select(config.GetSection));
+
+        foreach (var clusterSection in section.GetSection("Clusters").GetChildren())
+        {
+            var cluster = Bind<ClusterConfig>(clusterSection, config, errors);
+            if (cluster is null)
+            {
+                continue;
+            }
+
+            clusterIds.Add(clusterSection.Key);
+            CheckDestinations(clusterSection, cluster, errors);
+
+            var metadata = new Dictionary<string, string>(cluster.Metadata ?? new Dictionary<string, string>(), StringComparer.OrdinalIgnoreCase)
+            {
+                [ExtensionFingerprintKey] = defaultsFingerprint + "|" + Fingerprint(ClusterExtensionBlocks.Select(clusterSection.GetSection)),
+            };
+            clusters.Add(cluster with { ClusterId = clusterSection.Key, Metadata = metadata });
+        }
+
+        var routes = new List<RouteConfig>();
+        foreach (var routeSection in section.GetSection("Routes").GetChildren())
+        {
+            var route = Bind<RouteConfig>(routeSection, config, errors);
+            if (route is null)
+            {
+                continue;
+            }
+
+            var clusterPath = ConfigurationPath.Combine(routeSection.Path, "ClusterId");
+            if (string.IsNullOrEmpty(route.ClusterId))
+            {
+                errors.Add(ConfigErrors.Required(clusterPath, "the id of the cluster this route forwards to"));
+            }
+            else if (!clusterIds.Contains(route.ClusterId))
+            {
+                errors.Add(ConfigErrors.Invalid(clusterPath, route.ClusterId, "names no cluster under ReverseProxy:Clusters"));
+            }
+
+            routes.Add(route with { RouteId = routeSection.Key });
+        }
+
+        return new ProxySnapshot(routes, clusters);
+    }
+
+    private static T? Bind<T>(IConfigurationSection section, IConfiguration config, ICollection<string> errors)
+        where T : class, new()
+    {
+        try
+        {
+            return section.Get<T>() ?? new T();
+        }
+        catch (InvalidOperationException ex)
+        {
+            errors.Add(ConfigErrors.FromBinder(ex, config));
+            return null;
+        }
+    }
+
+    private static void CheckDestinations(IConfigurationSection clusterSection, ClusterConfig cluster, ICollection<string> errors)
+    {
+        var destinationsPath = ConfigurationPath.Combine(clusterSection.Path, "Destinations");
+        if (cluster.Destinations is null || cluster.Destinations.Count == 0)
+        {
+            errors.Add($"{destinationsPath}: a cluster needs at least one destination");
+            return;
+        }
+
+        foreach (var (id, destination) in cluster.Destinations)
+        {
+            var addressPath = ConfigurationPath.Combine(destinationsPath, id, "Address");
+            if (!IsHttpUrl(destination.Address))
+            {
+                errors.Add(ConfigErrors.Invalid(addressPath, destination.Address, "is not an absolute http:// or https:// URL"));
+            }
+
+            if (destination.Health is { Length: > 0 } health && !IsHttpUrl(health))
+            {
+                errors.Add(ConfigErrors.Invalid(ConfigurationPath.Combine(destinationsPath, id, "Health"), health, "is not an absolute http:// or https:// URL"));
+            }
+        }
+    }
+
+    private static bool IsHttpUrl(string? value) =>
+        Uri.TryCreate(value, UriKind.Absolute, out var uri)
+        && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)
+        && !string.IsNullOrEmpty(uri.Host);
+
+    private static string Fingerprint(IEnumerable<IConfigurationSection> sections)
+    {
+        var text = new StringBuilder();
+        foreach (var section in sections)
+        {
+            foreach (var pair in section.AsEnumerable().OrderBy(p => p.Key, StringComparer.OrdinalIgnoreCase))
+            {
+                text.Append(pair.Key).Append('=').Append(pair.Value).Append(';');
+            }
+        }
+
+        return Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())), 0, 8);
+    }
+}

@@ -1,0 +1,23 @@
+namespace Gateway.Draining;
+
+/// <summary>Phases of the shutdown sequence, in order; exported as a gauge.</summary>
+internal enum DrainPhase
+{
+    Serving = 0,
+    ReadinessDelay = 1,
+    Draining = 2,
+    RetiringPools = 3,
+    Stopped = 4,
+}
+
+/// <summary>Process-wide drain state, read on every request (a volatile field, no lock).</summary>
+internal sealed class DrainState
+{
+    private volatile int _phase;
+
+    public DrainPhase Phase => (DrainPhase)_phase;
+
+    public bool IsDraining => _phase != (int)DrainPhase.Serving;
+
+    public void Enter(DrainPhase phase) => _phase = (int)phase;
+}

@@ -1,0 +1,94 @@
+// One long-lived SocketsHttpHandler pool per cluster, built from the cluster's ConnectionPool block and YARP's
+// HttpClient block. Extends YARP's factory for its HttpClient handling (ConfigureHandler); adds pool settings,
+// connection counting, reuse across reloads when pool settings are unchanged, and retirement of replaced pools.
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Yarp.ReverseProxy.Forwarder;
+
+namespace Gateway.Pooling;
+
+internal sealed class ClusterPoolFactory(
+    IConfiguration configuration,
+    ClusterPools pools,
+    PoolRetirement retirement,
+    PoolMetrics metrics,
+    ILogger<ForwarderHttpClientFactory> yarpLogger,
+    ILogger<ClusterPoolFactory> logger)
+    : ForwarderHttpClientFactory(yarpLogger), IForwarderHttpClientFactory
+{
+    // Held so the pool instruments exist as soon as the first pool does.
+    private readonly PoolMetrics _metrics = metrics;
+
+    HttpMessageInvoker IForwarderHttpClientFactory.CreateClient(ForwarderHttpClientContext context)
+    {
+        var settings = ResolveSettings(context);
+        var old = context.OldClient as ClusterInvoker;
+        if (old is not null && !old.IsDisposed && old.Settings == settings && context.OldConfig == context.NewConfig)
+        {
+            Log.PoolReused(logger, context.ClusterId, old.Generation);
+            return old;
+        }
+
+        var stats = pools.StatsFor(context.ClusterId);
+        var handler = new SocketsHttpHandler
+        {
+            // As YARP: a proxy forwards exactly what it got, so no proxy, redirects, decompression or cookies.
+            UseProxy = false,
+            AllowAutoRedirect = false,
+            AutomaticDecompression = DecompressionMethods.None,
+            UseCookies = false,
+            ActivityHeadersPropagator = new ReverseProxyPropagator(DistributedContextPropagator.Current),
+        };
+
+        // YARP's HttpClient block: SSL protocols, certificate validation, header encodings, web proxy.
+        ConfigureHandler(context, handler);
+
+        // Ours win over YARP's defaults; each differs from YARP only where its doc comment says so.
+        handler.MaxConnectionsPerServer = settings.MaxConnectionsPerServer;
+        handler.PooledConnectionIdleTimeout = settings.IdleTimeout;
+        handler.PooledConnectionLifetime = settings.Lifetime;
+        handler.ConnectTimeout = settings.ConnectTimeout;
+        handler.EnableMultipleHttp2Connections = settings.EnableMultipleHttp2Connections;
+        handler.KeepAlivePingDelay = settings.KeepAlivePingDelay;
+        handler.KeepAlivePingTimeout = settings.KeepAlivePingTimeout;
+        handler.KeepAlivePingPolicy = HttpKeepAlivePingPolicy.WithActiveRequests;
+        handler.ResponseDrainTimeout = settings.ResponseDrainTimeout;
+        handler.MaxResponseHeadersLength = settings.MaxResponseHeadersLength;
+
+        // Counting in the connect callback is exact: one call per TCP connection the upstream accepts.
+        handler.ConnectCallback = async (connect, cancellationToken) =>
+        {
+            var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            try
+            {
+                await socket.ConnectAsync(connect.DnsEndPoint, cancellationToken);
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
+
+            stats.ConnectionOpened();
+            return new CountedConnectionStream(socket, stats);
+        };
+
+        var invoker = new ClusterInvoker(context.ClusterId, pools.NextGeneration(), settings, stats, handler);
+        pools.SetCurrent(invoker);
+        Log.PoolCreated(logger, context.ClusterId, invoker.Generation, old is null ? "cluster added" : "pool settings changed");
+        if (old is not null)
+        {
+            retirement.Retire(old, "replaced by a pool with new settings");
+        }
+
+        return invoker;
+    }
+
+    private PoolSettings ResolveSettings(ForwarderHttpClientContext context)
+    {
+        var defaults = configuration.GetSection(ConnectionPoolOptions.DefaultsSectionPath).Get<ConnectionPoolOptions>() ?? new ConnectionPoolOptions();
+        var cluster = configuration.GetSection($"ReverseProxy:Clusters:{context.ClusterId}:{ConnectionPoolOptions.ClusterBlockName}").Get<ConnectionPoolOptions>();
+        return PoolSettings.Resolve(cluster, defaults, context.NewConfig);
+    }
+}

@@ -1,0 +1,34 @@
+// Registry of every cluster's current pool and the ones being retired; feeds the admin API and metrics.
+using System.Collections.Concurrent;
+
+namespace Gateway.Pooling;
+
+internal sealed class ClusterPools
+{
+    private readonly ConcurrentDictionary<string, PoolStats> _stats = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentDictionary<string, ClusterInvoker> _current = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentDictionary<ClusterInvoker, byte> _retiring = new();
+    private int _generation;
+
+    public PoolStats StatsFor(string clusterId) => _stats.GetOrAdd(clusterId, static _ => new PoolStats());
+
+    public int NextGeneration() => Interlocked.Increment(ref _generation);
+
+    public void SetCurrent(ClusterInvoker invoker) => _current[invoker.ClusterId] = invoker;
+
+    public ClusterInvoker? Current(string clusterId) => _current.TryGetValue(clusterId, out var invoker) ? invoker : null;
+
+    /// <summary>Forgets the cluster's current pool if it is <paramref name="invoker"/>; returns whether it was.</summary>
+    public bool RemoveCurrent(ClusterInvoker invoker) =>
+        _current.TryRemove(new KeyValuePair<string, ClusterInvoker>(invoker.ClusterId, invoker));
+
+    public void MarkRetiring(ClusterInvoker invoker) => _retiring.TryAdd(invoker, 0);
+
+    public void MarkRetired(ClusterInvoker invoker) => _retiring.TryRemove(invoker, out _);
+
+    public IEnumerable<ClusterInvoker> CurrentPools => _current.Values;
+
+    public IEnumerable<ClusterInvoker> RetiringPools => _retiring.Keys;
+
+    public IEnumerable<KeyValuePair<string, PoolStats>> AllStats => _stats;
+}

@@ -1,0 +1,80 @@
+// Range checks for pool settings, shared by the defaults block and every cluster's block.
+using Gateway.Configuration;
+using Microsoft.Extensions.Options;
+
+namespace Gateway.Pooling;
+
+internal static class ConnectionPoolValidation
+{
+    public static void Validate(ConnectionPoolOptions options, string path, ICollection<string> errors)
+    {
+        if (options.MaxConnectionsPerServer is < 1)
+        {
+            errors.Add(ConfigErrors.Invalid($"{path}:MaxConnectionsPerServer", options.MaxConnectionsPerServer.ToString(), "must be at least 1"));
+        }
+
+        if (options.MaxResponseHeadersLength is < 1 or > 1024)
+        {
+            errors.Add(ConfigErrors.Invalid($"{path}:MaxResponseHeadersLength", options.MaxResponseHeadersLength.ToString(), "must be between 1 and 1024 (KiB)"));
+        }
+
+        Positive(options.IdleTimeout, $"{path}:IdleTimeout", errors);
+        Positive(options.Lifetime, $"{path}:Lifetime", errors);
+        Positive(options.ConnectTimeout, $"{path}:ConnectTimeout", errors);
+        Positive(options.KeepAlivePingDelay, $"{path}:KeepAlivePingDelay", errors);
+        Positive(options.KeepAlivePingTimeout, $"{path}:KeepAlivePingTimeout", errors);
+        Positive(options.RetirementGracePeriod, $"{path}:RetirementGracePeriod", errors);
+        if (options.ResponseDrainTimeout is { } drain && drain < TimeSpan.Zero)
+        {
+            errors.Add(ConfigErrors.Invalid($"{path}:ResponseDrainTimeout", drain.ToString(), "must not be negative"));
+        }
+    }
+
+    private static void Positive(TimeSpan? value, string path, ICollection<string> errors)
+    {
+        if (value is { } v && v <= TimeSpan.Zero)
+        {
+            errors.Add(ConfigErrors.Invalid(path, v.ToString(), "must be greater than 00:00:00"));
+        }
+    }
+}
+
+internal sealed class ConnectionPoolOptionsValidator : IValidateOptions<ConnectionPoolOptions>
+{
+    public ValidateOptionsResult Validate(string? name, ConnectionPoolOptions options)
+    {
+        var errors = new List<string>();
+        ConnectionPoolValidation.Validate(options, ConnectionPoolOptions.DefaultsSectionPath, errors);
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}
+
+/// <summary>Checks every cluster's <c>ConnectionPool</c> block in a candidate config.</summary>
+internal sealed class ClusterConnectionPoolCheck : IGatewayConfigCheck
+{
+    public void Check(IConfiguration candidate, ICollection<string> errors)
+    {
+        foreach (var cluster in candidate.GetSection($"{ProxyConfigReader.SectionName}:Clusters").GetChildren())
+        {
+            var block = cluster.GetSection(ConnectionPoolOptions.ClusterBlockName);
+            if (!block.Exists())
+            {
+                continue;
+            }
+
+            try
+            {
+                var options = block.Get<ConnectionPoolOptions>() ?? new ConnectionPoolOptions();
+                ConnectionPoolValidation.Validate(options, block.Path, errors);
+                if (options.RetirementGracePeriod is not null)
+                {
+                    errors.Add($"{block.Path}:RetirementGracePeriod: only allowed in {ConnectionPoolOptions.DefaultsSectionPath}");
+                }
+            }
+            catch (InvalidOperationException ex)
+            {
+                errors.Add(ConfigErrors.FromBinder(ex, candidate));
+            }
+        }
+    }
+}

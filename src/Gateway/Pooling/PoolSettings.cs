@@ -1,0 +1,29 @@
+using Yarp.ReverseProxy.Configuration;
+
+namespace Gateway.Pooling;
+
+/// <summary>The resolved settings a pool was built with; record equality decides whether a reload keeps the pool.</summary>
+internal sealed record PoolSettings(
+    int MaxConnectionsPerServer,
+    TimeSpan IdleTimeout,
+    TimeSpan Lifetime,
+    TimeSpan ConnectTimeout,
+    bool EnableMultipleHttp2Connections,
+    TimeSpan KeepAlivePingDelay,
+    TimeSpan KeepAlivePingTimeout,
+    TimeSpan ResponseDrainTimeout,
+    int MaxResponseHeadersLength)
+{
+    public static readonly TimeSpan DefaultRetirementGracePeriod = TimeSpan.FromSeconds(30);
+
+    public static PoolSettings Resolve(ConnectionPoolOptions? cluster, ConnectionPoolOptions defaults, HttpClientConfig? yarp) => new(
+        cluster?.MaxConnectionsPerServer ?? yarp?.MaxConnectionsPerServer ?? defaults.MaxConnectionsPerServer ?? int.MaxValue,
+        cluster?.IdleTimeout ?? defaults.IdleTimeout ?? TimeSpan.FromMinutes(1),
+        cluster?.Lifetime ?? defaults.Lifetime ?? TimeSpan.FromMinutes(5),
+        cluster?.ConnectTimeout ?? defaults.ConnectTimeout ?? TimeSpan.FromSeconds(5),
+        cluster?.EnableMultipleHttp2Connections ?? yarp?.EnableMultipleHttp2Connections ?? defaults.EnableMultipleHttp2Connections ?? true,
+        cluster?.KeepAlivePingDelay ?? defaults.KeepAlivePingDelay ?? Timeout.InfiniteTimeSpan,
+        cluster?.KeepAlivePingTimeout ?? defaults.KeepAlivePingTimeout ?? TimeSpan.FromSeconds(20),
+        cluster?.ResponseDrainTimeout ?? defaults.ResponseDrainTimeout ?? TimeSpan.FromSeconds(2),
+        cluster?.MaxResponseHeadersLength ?? defaults.MaxResponseHeadersLength ?? 64);
+}

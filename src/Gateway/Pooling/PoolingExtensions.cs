@@ -1,0 +1,58 @@
+using Gateway.Configuration;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Yarp.ReverseProxy.Forwarder;
+using Yarp.ReverseProxy.Model;
+
+namespace Gateway.Pooling;
+
+internal static class PoolingExtensions
+{
+    public static IServiceCollection AddConnectionPools(this IServiceCollection services)
+    {
+        services.AddGatewayOptions<ConnectionPoolOptions, ConnectionPoolOptionsValidator>(ConnectionPoolOptions.DefaultsSectionPath);
+        services.AddSingleton<IGatewayConfigCheck, ClusterConnectionPoolCheck>();
+        services.AddSingleton<ClusterPools>();
+        services.AddSingleton<PoolRetirement>();
+        services.AddSingleton<PoolMetrics>();
+        services.AddSingleton<ClusterPoolFactory>();
+        // Replaces YARP's factory; AddReverseProxy has run in AddGatewayConfiguration.
+        services.Replace(ServiceDescriptor.Singleton<IForwarderHttpClientFactory>(sp => sp.GetRequiredService<ClusterPoolFactory>()));
+        services.AddSingleton<IClusterChangeListener, PoolClusterChangeListener>();
+        return services;
+    }
+
+    /// <summary>Counts a request against its cluster's pool from routing to the end of the response body.</summary>
+    public static IReverseProxyApplicationBuilder UsePoolTracking(this IReverseProxyApplicationBuilder proxy)
+    {
+        proxy.Use(static (context, next) =>
+        {
+            if (context.GetReverseProxyFeature().Cluster.HttpClient is not ClusterInvoker invoker)
+            {
+                return next();
+            }
+
+            invoker.Enter();
+            var forwarding = next();
+            if (forwarding.IsCompletedSuccessfully)
+            {
+                invoker.Exit();
+                return forwarding;
+            }
+
+            return AwaitAndExit(forwarding, invoker);
+        });
+        return proxy;
+    }
+
+    private static async Task AwaitAndExit(Task forwarding, ClusterInvoker invoker)
+    {
+        try
+        {
+            await forwarding;
+        }
+        finally
+        {
+            invoker.Exit();
+        }
+    }
+}
