@@ -85,7 +85,7 @@ internal static class GatewayConfigFile
 
             return new ConfigFileContent(hash, data, null);
         }
-        catch (FormatException ex)
+        catch (Exception ex) when (ex is FormatException or System.Text.Json.JsonException)
         {
             // Duplicate keys (e.g. two routes with one id) arrive here with the key path in the message.
             var detail = ex.InnerException is { } inner ? inner.Message : ex.Message;

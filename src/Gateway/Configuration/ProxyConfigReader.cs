@@ -30,13 +30,14 @@ internal static class ProxyConfigReader
 
         foreach (var clusterSection in section.GetSection("Clusters").GetChildren())
         {
+            // Known even when its block has errors, so routes to it do not report a second, misleading problem.
+            clusterIds.Add(clusterSection.Key);
             var cluster = Bind<ClusterConfig>(clusterSection, config, errors);
             if (cluster is null)
             {
                 continue;
             }
 
-            clusterIds.Add(clusterSection.Key);
             CheckDestinations(clusterSection, cluster, errors);
 
             var metadata = new Dictionary<string, string>(cluster.Metadata ?? new Dictionary<string, string>(), StringComparer.OrdinalIgnoreCase)
@@ -63,6 +64,12 @@ internal static class ProxyConfigReader
             else if (!clusterIds.Contains(route.ClusterId))
             {
                 errors.Add(ConfigErrors.Invalid(clusterPath, route.ClusterId, "names no cluster under ReverseProxy:Clusters"));
+            }
+
+            // YARP accepts a route that matches on neither path nor host; that is almost always a typo.
+            if (string.IsNullOrEmpty(route.Match?.Path) && route.Match?.Hosts is not { Count: > 0 })
+            {
+                errors.Add($"{ConfigurationPath.Combine(routeSection.Path, "Match")}: needs a Path or Hosts (use \"{{**catch-all}}\" to match every path)");
             }
 
             routes.Add(route with { RouteId = routeSection.Key });

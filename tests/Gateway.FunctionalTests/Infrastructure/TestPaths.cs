@@ -1,0 +1,31 @@
+namespace Gateway.FunctionalTests.Infrastructure;
+
+public static class TestPaths
+{
+    public static string RepoRoot { get; } = FindRepoRoot();
+
+    public static string BuildConfiguration =>
+#if DEBUG
+        "Debug";
+#else
+        "Release";
+#endif
+
+    /// <summary>The gateway as built by this same build (the functional test project orders the build).</summary>
+    public static string GatewayDll => Path.Combine(RepoRoot, "src", "Gateway", "bin", BuildConfiguration, "net10.0", "Gateway.dll");
+
+    public static string ShippedConfig => Path.Combine(RepoRoot, "config", "gateway.json");
+
+    private static string FindRepoRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Gateway.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new InvalidOperationException("Gateway.sln not found above " + AppContext.BaseDirectory);
+    }
+}

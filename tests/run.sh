@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh clone: installs the real servers the functional tests start on loopback
+# (redis-server, prometheus/promtool, kubectl) when they are missing, builds Release, runs every test project.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+{ command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1; } || missing+=(prometheus)
+command -v kubectl >/dev/null 2>&1 || missing+=(kubernetes-client)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "tests/run.sh: installing ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+dotnet build Gateway.sln -c Release -nologo -clp:ErrorsOnly
+log=$(mktemp)
+status=0
+dotnet test Gateway.sln -c Release --no-build -nologo "$@" 2>&1 | tee "$log" || status=$?
+
+# One plain closing line over all test projects.
+passed=$(grep -oE 'Passed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
+failed=$(grep -oE 'Failed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
+rm -f "$log"
+echo "${passed} passed, ${failed} failed"
+exit $status
