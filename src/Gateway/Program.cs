@@ -5,6 +5,7 @@ using Gateway.Management;
 using Gateway.Observability;
 using Gateway.Pooling;
 using Gateway.Proxy;
+using Gateway.SharedState;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddGatewayConfiguration(args);
@@ -12,6 +13,7 @@ builder.AddGatewayLogging();
 builder.Services
     .AddGatewayTelemetry()
     .AddManagement()
+    .AddSharedState()
     .AddConnectionPools()
     .AddDraining()
     .AddDemoUpstreams();
