@@ -14,10 +14,18 @@ internal enum DrainPhase
 internal sealed class DrainState
 {
     private volatile int _phase;
+    private int _inFlight;
 
     public DrainPhase Phase => (DrainPhase)_phase;
 
     public bool IsDraining => _phase != (int)DrainPhase.Serving;
 
+    /// <summary>Proxied requests between arrival and the end of their response.</summary>
+    public int InFlight => Volatile.Read(ref _inFlight);
+
     public void Enter(DrainPhase phase) => _phase = (int)phase;
+
+    public void RequestStarted() => Interlocked.Increment(ref _inFlight);
+
+    public void RequestEnded() => Interlocked.Decrement(ref _inFlight);
 }
