@@ -23,7 +23,7 @@ public sealed class ConfigValidationTests
             { "unparsable TimeSpan", With(c => c.Set("ReverseProxy:Clusters:backend:HttpRequest:ActivityTimeout", "90 seconds")), ["ReverseProxy:Clusters:backend:HttpRequest:ActivityTimeout", "'90 seconds'", "TimeSpan"] },
             { "unknown load-balancing policy", With(c => c.Set("ReverseProxy:Clusters:backend:LoadBalancingPolicy", "Fastest")), ["ReverseProxy:Clusters:backend:LoadBalancingPolicy", "'Fastest'", "RoundRobin"] },
             { "duplicate route ids", """{ "ReverseProxy": { "Routes": { "all": { "ClusterId": "b", "Match": { "Path": "/a" } }, "all": { "ClusterId": "b", "Match": { "Path": "/b" } } }, "Clusters": { "b": { "Destinations": { "d": { "Address": "http://127.0.0.1:1" } } } } } }""", ["ReverseProxy:Routes:all", "duplicate"] },
-            { "route without path or hosts", With(c => c.Remove("ReverseProxy:Routes:all:Match")), ["ReverseProxy:Routes:all"] },
+            { "route without path or hosts", With(c => c.RemovePath("ReverseProxy:Routes:all:Match")), ["ReverseProxy:Routes:all"] },
             { "bad pool default", With(c => c.Set("Gateway:ConnectionPool:IdleTimeout", "soon")), ["Gateway:ConnectionPool:IdleTimeout", "'soon'"] },
             { "bad pool cluster override", With(c => c.Set("ReverseProxy:Clusters:backend:ConnectionPool:MaxConnectionsPerServer", 0)), ["ReverseProxy:Clusters:backend:ConnectionPool:MaxConnectionsPerServer", "'0'"] },
             { "not a number", With(c => c.Set("ReverseProxy:Clusters:backend:ConnectionPool:MaxConnectionsPerServer", "many")), ["ReverseProxy:Clusters:backend:ConnectionPool:MaxConnectionsPerServer", "'many'"] },

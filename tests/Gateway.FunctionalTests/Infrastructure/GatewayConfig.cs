@@ -56,7 +56,7 @@ public static class GatewayConfig
         return root;
     }
 
-    public static JsonObject Remove(this JsonObject root, string path)
+    public static JsonObject RemovePath(this JsonObject root, string path)
     {
         var parts = path.Split(':');
         var current = root;
