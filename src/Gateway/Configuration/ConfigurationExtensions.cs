@@ -11,6 +11,9 @@ internal static class ConfigurationExtensions
     {
         ["Kestrel:Endpoints:Proxy:Url"] = "http://0.0.0.0:8080",
         ["Kestrel:Endpoints:Management:Url"] = "http://0.0.0.0:8081",
+
+        // A failing readiness check while draining is expected; the drain phases are logged by Gateway.Draining.
+        ["Logging:LogLevel:Microsoft.Extensions.Diagnostics.HealthChecks.DefaultHealthCheckService"] = "Critical",
     };
 
     /// <summary>

@@ -15,6 +15,7 @@ internal sealed class DrainState
 {
     private volatile int _phase;
     private int _inFlight;
+    private long _served;
 
     public DrainPhase Phase => (DrainPhase)_phase;
 
@@ -25,7 +26,14 @@ internal sealed class DrainState
 
     public void Enter(DrainPhase phase) => _phase = (int)phase;
 
-    public void RequestStarted() => Interlocked.Increment(ref _inFlight);
+    /// <summary>Proxied requests started since the process began.</summary>
+    public long Served => Interlocked.Read(ref _served);
+
+    public void RequestStarted()
+    {
+        Interlocked.Increment(ref _inFlight);
+        Interlocked.Increment(ref _served);
+    }
 
     public void RequestEnded() => Interlocked.Decrement(ref _inFlight);
 }

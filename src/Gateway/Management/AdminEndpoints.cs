@@ -1,5 +1,6 @@
 // The admin API: read-only views of clusters and pools, and the operations other capabilities add.
 using Gateway.Configuration;
+using Gateway.Draining;
 using Gateway.Pooling;
 using Yarp.ReverseProxy;
 
@@ -12,6 +13,14 @@ internal static class AdminEndpoints
         var admin = management.MapGroup("/admin").AddEndpointFilter<AdminAuthFilter>();
         admin.MapGet("/clusters", GetClusters);
         admin.MapGet("/config", (GatewayConfigStore store) => Results.Ok(new { path = store.Path, generation = store.Generation }));
+
+        // Starts the same shutdown sequence as SIGTERM (readiness 503 at once, then drain and exit 0).
+        admin.MapPost("/drain", (ShutdownSequence shutdown, IHostApplicationLifetime lifetime) =>
+        {
+            shutdown.BeginDraining("POST /admin/drain");
+            lifetime.StopApplication();
+            return Results.Accepted();
+        });
         return admin;
     }
 

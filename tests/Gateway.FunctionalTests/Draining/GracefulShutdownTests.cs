@@ -1,0 +1,203 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Gateway.FunctionalTests.Infrastructure;
+
+namespace Gateway.FunctionalTests.Draining;
+
+public sealed class GracefulShutdownTests
+{
+    private static Dictionary<string, string> Shutdown(string readinessDelay, string drainTimeout) => new()
+    {
+        ["Gateway__Shutdown__ReadinessDelay"] = readinessDelay,
+        ["Gateway__Shutdown__DrainTimeout"] = drainTimeout,
+    };
+
+    [Fact]
+    public async Task Sigterm_UnderConstantLoad_FailsNoRequest_AndExitsZero_AfterClosingUpstreamConnectionsGracefully()
+    {
+        await using var upstream = await UpstreamServer.StartAsync("up");
+        await using var gateway = await GatewayProcess.StartAsync(GatewayConfig.SingleCluster(upstream).ToJson(), Shutdown("00:00:02", "00:00:10"));
+
+        // 16 keep-alive clients, ~200 req/s together; each reconnects when told Connection: close, and stops
+        // once the listener refuses connections (Kubernetes has removed the endpoint by then).
+        var failures = new List<string>();
+        var ok = 0;
+        var okAfterSigterm = 0;
+        var closeHeaders = 0;
+        var signalled = false;
+        var clients = Enumerable.Range(0, 16).Select(i => Task.Run(async () =>
+        {
+            using var client = gateway.CreateProxyClient(TimeSpan.FromSeconds(20));
+            var pace = Stopwatch.StartNew();
+            for (var n = 0; n < 10_000; n++)
+            {
+                try
+                {
+                    using var response = await client.GetAsync($"/load/{i}/{n}");
+                    var body = await response.Content.ReadAsStringAsync();
+                    if (response.StatusCode != HttpStatusCode.OK || body != "up" || !response.Headers.Contains("X-Upstream"))
+                    {
+                        lock (failures) { failures.Add($"{(int)response.StatusCode} '{body}'"); }
+                    }
+                    else
+                    {
+                        Interlocked.Increment(ref ok);
+                        if (Volatile.Read(ref signalled))
+                        {
+                            Interlocked.Increment(ref okAfterSigterm);
+                        }
+                    }
+
+                    if (response.Headers.ConnectionClose == true)
+                    {
+                        Interlocked.Increment(ref closeHeaders);
+                    }
+                }
+                catch (HttpRequestException ex) when (ex.InnerException is SocketException { SocketErrorCode: SocketError.ConnectionRefused })
+                {
+                    return; // the listener has closed: expected end of this client's traffic
+                }
+                catch (Exception ex)
+                {
+                    lock (failures) { failures.Add(ex.ToString()); }
+                    return;
+                }
+
+                // Pace to ~12.5 req/s per client (~200 req/s in total).
+                var due = TimeSpan.FromMilliseconds(80 * (n + 1));
+                if (pace.Elapsed < due)
+                {
+                    await Task.Delay(due - pace.Elapsed);
+                }
+            }
+        })).ToList();
+
+        await Wait.UntilAsync(() => Volatile.Read(ref ok) >= 200, TimeSpan.FromSeconds(30), "steady load");
+        Volatile.Write(ref signalled, true);
+        gateway.Signal(GatewayProcess.SIGTERM);
+
+        var exitCode = await gateway.WaitForExitAsync(TimeSpan.FromSeconds(2 + 10 + 10));
+        await Task.WhenAll(clients).WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(0, exitCode);
+        Assert.True(failures.Count == 0, $"{failures.Count} failed requests:\n{string.Join("\n", failures.Take(5))}");
+        Assert.True(okAfterSigterm >= 100, $"only {okAfterSigterm} requests were served after SIGTERM (readiness delay is 2 s)");
+        Assert.True(closeHeaders >= 16, $"only {closeHeaders} responses carried Connection: close");
+        await Wait.UntilAsync(() => upstream.ConnectionsOpen == 0, TimeSpan.FromSeconds(5), "upstream connections to close");
+        Assert.All(upstream.Connections, c => Assert.True(c.PeerClosedGracefully && !c.PeerReset, $"upstream connection {c.Id} was not closed with a FIN"));
+        Assert.Contains("Drain phase 4 done", gateway.Output);
+    }
+
+    [Fact]
+    public async Task Sigterm_LetsASlowInFlightRequestComplete_WithItsFullBody()
+    {
+        await using var upstream = await UpstreamServer.StartAsync("up");
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        upstream.Handler = async context =>
+        {
+            started.TrySetResult();
+            await context.Response.WriteAsync("first-half;");
+            await context.Response.Body.FlushAsync();
+            await Task.Delay(TimeSpan.FromSeconds(3));
+            await context.Response.WriteAsync(new string('x', 50_000));
+        };
+        await using var gateway = await GatewayProcess.StartAsync(GatewayConfig.SingleCluster(upstream).ToJson(), Shutdown("00:00:00.500", "00:00:10"));
+        using var client = gateway.CreateProxyClient();
+
+        var slow = client.GetAsync("/slow");
+        await started.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        gateway.Signal(GatewayProcess.SIGTERM);
+
+        using var response = await slow;
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("first-half;" + new string('x', 50_000), body);
+        Assert.Equal(0, await gateway.WaitForExitAsync(TimeSpan.FromSeconds(15)));
+        Assert.Contains("0 requests were cut", gateway.Output);
+    }
+
+    [Fact]
+    public async Task Sigterm_TurnsReadinessTo503_Within100ms_KeepsLivenessUp_AndExitsSoonWhenIdle()
+    {
+        await using var upstream = await UpstreamServer.StartAsync("up");
+        await using var gateway = await GatewayProcess.StartAsync(GatewayConfig.SingleCluster(upstream).ToJson(), Shutdown("00:00:01", "00:00:20"));
+        using var management = gateway.CreateManagementClient();
+        Assert.Equal(HttpStatusCode.OK, (await management.GetAsync("/healthz/ready")).StatusCode);
+
+        var watch = Stopwatch.StartNew();
+        gateway.Signal(GatewayProcess.SIGTERM);
+        TimeSpan? notReadyAfter = null;
+        while (watch.Elapsed < TimeSpan.FromSeconds(5) && notReadyAfter is null)
+        {
+            using var ready = await management.GetAsync("/healthz/ready");
+            if (ready.StatusCode == HttpStatusCode.ServiceUnavailable)
+            {
+                notReadyAfter = watch.Elapsed;
+            }
+        }
+
+        Assert.NotNull(notReadyAfter);
+        Assert.True(notReadyAfter < TimeSpan.FromMilliseconds(100), $"readiness turned 503 after {notReadyAfter.Value.TotalMilliseconds:F0} ms");
+        Assert.Equal(HttpStatusCode.OK, (await management.GetAsync("/healthz/live")).StatusCode);
+
+        // Nothing in flight: exits right after the readiness delay, long before the 20 s drain timeout.
+        Assert.Equal(0, await gateway.WaitForExitAsync(TimeSpan.FromSeconds(1 + 20 + 1)));
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(1 + 3), $"took {watch.Elapsed.TotalSeconds:F1} s with nothing in flight");
+    }
+
+    [Fact]
+    public async Task Sigterm_WithDrainTimeoutShorterThanARequest_ExitsOnTime_AndLogsHowManyWereCut()
+    {
+        await using var upstream = await UpstreamServer.StartAsync("up");
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        upstream.Handler = async context =>
+        {
+            started.TrySetResult();
+            await Task.Delay(TimeSpan.FromSeconds(30), context.RequestAborted);
+        };
+        await using var gateway = await GatewayProcess.StartAsync(GatewayConfig.SingleCluster(upstream).ToJson(), Shutdown("00:00:00.500", "00:00:01"));
+        using var client = gateway.CreateProxyClient();
+        var stuck = client.GetAsync("/stuck");
+        await started.Task.WaitAsync(TimeSpan.FromSeconds(10));
+
+        var watch = Stopwatch.StartNew();
+        gateway.Signal(GatewayProcess.SIGTERM);
+        var exitCode = await gateway.WaitForExitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Equal(0, exitCode);
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(0.5 + 1 + 1 + 1), $"exit took {watch.Elapsed.TotalSeconds:F1} s");
+        Assert.Contains("1 requests were cut at the deadline", gateway.Output);
+        await Assert.ThrowsAnyAsync<Exception>(async () => (await stuck).EnsureSuccessStatusCode());
+    }
+
+    [Fact]
+    public async Task SecondSigterm_EndsTheDrainPromptly()
+    {
+        await using var upstream = await UpstreamServer.StartAsync("up");
+        await using var gateway = await GatewayProcess.StartAsync(GatewayConfig.SingleCluster(upstream).ToJson(), Shutdown("00:00:30", "00:00:30"));
+
+        gateway.Signal(GatewayProcess.SIGTERM);
+        await gateway.WaitForLogAsync("Drain phase 2", TimeSpan.FromSeconds(10));
+        var watch = Stopwatch.StartNew();
+        gateway.Signal(GatewayProcess.SIGTERM);
+
+        Assert.Equal(0, await gateway.WaitForExitAsync(TimeSpan.FromSeconds(10)));
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(3), $"took {watch.Elapsed.TotalSeconds:F1} s after the second SIGTERM");
+    }
+
+    [Fact]
+    public async Task AdminDrain_StartsTheSameSequence()
+    {
+        await using var upstream = await UpstreamServer.StartAsync("up");
+        var env = Shutdown("00:00:01", "00:00:05");
+        env["Gateway__Admin__Token"] = "drain-test-admin-token-123456";
+        await using var gateway = await GatewayProcess.StartAsync(GatewayConfig.SingleCluster(upstream).ToJson(), env);
+        using var admin = gateway.CreateManagementClient("drain-test-admin-token-123456");
+
+        Assert.Equal(HttpStatusCode.Accepted, (await admin.PostAsync("/admin/drain", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await admin.GetAsync("/healthz/ready")).StatusCode);
+        Assert.Equal(0, await gateway.WaitForExitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Contains("Drain phase 1 (POST /admin/drain)", gateway.Output);
+    }
+}
