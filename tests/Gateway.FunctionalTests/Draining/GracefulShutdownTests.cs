@@ -200,4 +200,52 @@ public sealed class GracefulShutdownTests
         Assert.Equal(0, await gateway.WaitForExitAsync(TimeSpan.FromSeconds(10)));
         Assert.Contains("Drain phase 1 (POST /admin/drain)", gateway.Output);
     }
+
+    [Fact]
+    public async Task DuringTheReadinessDelay_Http2ConnectionsGetGoAway_AndClientsReconnect()
+    {
+        await using var upstream = await UpstreamServer.StartAsync("up");
+        var env = Shutdown("00:00:05", "00:00:05");
+        env["Kestrel__Endpoints__Proxy__Protocols"] = "Http2"; // cleartext HTTP/2 (h2c) needs an HTTP/2-only endpoint
+        await using var gateway = await GatewayProcess.StartAsync(GatewayConfig.SingleCluster(upstream).ToJson(), env);
+        var connects = 0;
+        using var client = new HttpClient(new SocketsHttpHandler
+        {
+            UseProxy = false,
+            ConnectCallback = async (context, token) =>
+            {
+                Interlocked.Increment(ref connects);
+                var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+                await socket.ConnectAsync(context.DnsEndPoint, token);
+                return new NetworkStream(socket, ownsSocket: true);
+            },
+        })
+        {
+            BaseAddress = new Uri(gateway.ProxyUrl),
+            DefaultRequestVersion = HttpVersion.Version20,
+            DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact, // h2c with prior knowledge
+        };
+
+        for (var i = 0; i < 3; i++)
+        {
+            using var warm = await client.GetAsync("/warm");
+            Assert.Equal(HttpVersion.Version20, warm.Version);
+        }
+
+        Assert.Equal(1, connects);
+        gateway.Signal(GatewayProcess.SIGTERM);
+        await gateway.WaitForLogAsync("Drain phase 2", TimeSpan.FromSeconds(10));
+
+        // The first response while draining sends GOAWAY on its connection; the client then opens a new one.
+        using (var draining = await client.GetAsync("/while-draining"))
+        {
+            Assert.Equal(HttpStatusCode.OK, draining.StatusCode);
+        }
+
+        await Wait.UntilAsync(async () =>
+        {
+            using var next = await client.GetAsync("/after-goaway");
+            return next.StatusCode == HttpStatusCode.OK && Volatile.Read(ref connects) >= 2;
+        }, TimeSpan.FromSeconds(4), "a new HTTP/2 connection after GOAWAY");
+    }
 }
