@@ -173,49 +173,30 @@ public sealed class ConnectionPoolTests
     }
 
     /// <summary>Sends <paramref name="totalRequests"/> GETs from <paramref name="clients"/> concurrent keep-alive clients.</summary>
-    internal static async Task<int> LoadAsync(GatewayProcess gateway, int clients, int totalRequests)
+    internal static Task<int> LoadAsync(GatewayProcess gateway, int clients, int totalRequests)
     {
-        using var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = clients, UseProxy = false })
-        {
-            BaseAddress = new Uri(gateway.ProxyUrl),
-            Timeout = TimeSpan.FromSeconds(30),
-        };
         var remaining = totalRequests;
-        var failures = 0;
-        await Task.WhenAll(Enumerable.Range(0, clients).Select(async _ =>
-        {
-            while (Interlocked.Decrement(ref remaining) >= 0)
-            {
-                try
-                {
-                    using var response = await client.GetAsync("/load");
-                    await response.Content.ReadAsByteArrayAsync();
-                    if (response.StatusCode != HttpStatusCode.OK)
-                    {
-                        Interlocked.Increment(ref failures);
-                    }
-                }
-                catch (HttpRequestException)
-                {
-                    Interlocked.Increment(ref failures);
-                }
-            }
-        }));
-        return failures;
+        return LoadWhileAsync(gateway, clients, () => Interlocked.Decrement(ref remaining) >= 0);
     }
 
     private static async Task<int> LoadForAsync(GatewayProcess gateway, int clients, TimeSpan duration)
     {
+        using var stop = new CancellationTokenSource(duration);
+        return await LoadWhileAsync(gateway, clients, () => !stop.IsCancellationRequested);
+    }
+
+    /// <summary>Each client sends GETs while <paramref name="more"/> says so; returns the number of failed requests.</summary>
+    private static async Task<int> LoadWhileAsync(GatewayProcess gateway, int clients, Func<bool> more)
+    {
         using var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = clients, UseProxy = false })
         {
             BaseAddress = new Uri(gateway.ProxyUrl),
             Timeout = TimeSpan.FromSeconds(30),
         };
         var failures = 0;
-        using var stop = new CancellationTokenSource(duration);
         await Task.WhenAll(Enumerable.Range(0, clients).Select(async _ =>
         {
-            while (!stop.IsCancellationRequested)
+            while (more())
             {
                 try
                 {
