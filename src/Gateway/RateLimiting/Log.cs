@@ -10,4 +10,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 8103, Level = LogLevel.Information, Message = "Rate-limit policy '{Policy}' reloaded: {Algorithm}, PermitLimit {PermitLimit}, Window {Window}; applies from each partition's next request")]
     public static partial void PolicyReloaded(ILogger logger, string policy, string algorithm, int permitLimit, TimeSpan window);
+
+    [LoggerMessage(EventId = 8104, Level = LogLevel.Information, Message = "Rate limiting: shared limits ready (Redis scripts loaded)")]
+    public static partial void SharedLimitsReady(ILogger logger);
 }

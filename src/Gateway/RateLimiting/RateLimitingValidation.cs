@@ -96,14 +96,28 @@ internal sealed class RateLimitingOptionsValidator : IValidateOptions<RateLimiti
 }
 
 /// <summary>
-/// A route's <c>RateLimiterPolicy</c> must name a policy. ASP.NET Core's middleware copies its policy map once, at start,
+/// Each policy must bind, and a route's <c>RateLimiterPolicy</c> must name a policy. ASP.NET Core's middleware copies its policy map once, at start,
 /// and throws on every request to an endpoint naming an unknown policy; we reject such a config instead.
 /// </summary>
 internal sealed class RouteRateLimiterPolicyCheck(RateLimitPolicies policies) : IGatewayConfigCheck
 {
     public void Check(IConfiguration candidate, ICollection<string> errors)
     {
-        var defined = candidate.GetSection($"{RateLimitingOptions.SectionPath}:Policies").GetChildren().Select(p => p.Key).ToList();
+        var defined = new List<string>();
+        foreach (var policy in candidate.GetSection($"{RateLimitingOptions.SectionPath}:Policies").GetChildren())
+        {
+            defined.Add(policy.Key);
+            // The binder skips a dictionary entry it cannot bind instead of failing; bind each policy alone to report it.
+            try
+            {
+                policy.Get<RateLimitPolicyOptions>();
+            }
+            catch (InvalidOperationException ex)
+            {
+                errors.Add(ConfigErrors.FromBinder(ex, candidate));
+            }
+        }
+
         foreach (var route in candidate.GetSection("ReverseProxy:Routes").GetChildren())
         {
             var section = route.GetSection("RateLimiterPolicy");

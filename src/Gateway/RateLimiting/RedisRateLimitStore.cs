@@ -122,6 +122,8 @@ internal sealed class RedisRateLimitStore : IHostedService, IDisposable
             }
 
             await multiplexer.GetDatabase().PingAsync().WaitAsync(_redis.Options.OperationTimeout, _time, stopping).ConfigureAwait(false);
+            // A restarted Redis has lost its script cache; load them before the first request needs them.
+            await LoadScriptsAsync(multiplexer, stopping).ConfigureAwait(false);
             return true;
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
@@ -130,12 +132,56 @@ internal sealed class RedisRateLimitStore : IHostedService, IDisposable
         }
     }
 
+    /// <summary>SCRIPT LOAD on every server, so request-path checks are a single EVALSHA.</summary>
+    private async Task LoadScriptsAsync(ConnectionMultiplexer multiplexer, CancellationToken cancellationToken)
+    {
+        var timeout = TimeSpan.FromSeconds(5);
+        foreach (var server in multiplexer.GetServers())
+        {
+            if (!server.IsConnected || server.IsReplica)
+            {
+                continue;
+            }
+
+            await server.ScriptLoadAsync(RateLimitScripts.FixedWindow).WaitAsync(timeout, _time, cancellationToken).ConfigureAwait(false);
+            await server.ScriptLoadAsync(RateLimitScripts.SlidingWindow).WaitAsync(timeout, _time, cancellationToken).ConfigureAwait(false);
+            await server.ScriptLoadAsync(RateLimitScripts.TokenBucket).WaitAsync(timeout, _time, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Connects and loads the scripts at start-up, then runs one check on a scratch key: the first check in a process
+    /// pays for JIT and script compilation and would otherwise exceed OperationTimeout and open the circuit for nothing.
+    /// </summary>
+    private async Task WarmUpAsync(CancellationToken stopping)
+    {
+        try
+        {
+            var multiplexer = await _redis.GetConnectionAsync().ConfigureAwait(false);
+            if (multiplexer is not { IsConnected: true })
+            {
+                return;
+            }
+
+            await LoadScriptsAsync(multiplexer, stopping).ConfigureAwait(false);
+            RedisKey[] scratch = [_redis.Key("ratelimit:warm-up")];
+            RedisValue[] arguments = [1, 1000];
+            await multiplexer.GetDatabase().ScriptEvaluateAsync(RateLimitScripts.FixedWindow, scratch, arguments)
+                .WaitAsync(TimeSpan.FromSeconds(5), _time, stopping).ConfigureAwait(false);
+            Log.SharedLimitsReady(_logger);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException or OperationCanceledException)
+        {
+            // Redis is away at start: the first check opens the circuit and says so.
+        }
+    }
+
     /// <summary>Starts connecting at start-up so the first requests find Redis ready rather than opening the circuit.</summary>
     public Task StartAsync(CancellationToken cancellationToken)
     {
         if (IsConfigured)
         {
-            _ = _redis.GetConnectionAsync();
+            _ = WarmUpAsync(_stopping.Token);
         }
 
         return Task.CompletedTask;
