@@ -5,6 +5,7 @@ using Gateway.Management;
 using Gateway.Observability;
 using Gateway.Pooling;
 using Gateway.Proxy;
+using Gateway.RateLimiting;
 using Gateway.SharedState;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -16,6 +17,7 @@ builder.Services
     .AddSharedState()
     .AddConnectionPools()
     .AddDraining()
+    .AddRateLimiting()
     .AddDemoUpstreams();
 
 var app = builder.Build();
@@ -26,6 +28,7 @@ if (!app.ValidateGatewayConfiguration())
 
 app.UseDraining();
 app.UseRouting();
+app.UseRateLimiter();
 app.MapManagementEndpoints();
 app.MapGatewayProxy();
 

@@ -1,0 +1,155 @@
+// One partition of one policy (e.g. one API key): decides through Redis when it is configured and available,
+// otherwise through a per-replica System.Threading.RateLimiting limiter or the policy's FailureMode.
+using System.Threading.RateLimiting;
+using StackExchange.Redis;
+
+namespace Gateway.RateLimiting;
+
+internal sealed class PartitionLimiter : ReplenishingRateLimiter
+{
+    private readonly string _policy;
+    private readonly PartitionKey _partition;
+    private readonly RateLimitPolicies _policies;
+    private readonly RedisRateLimitStore _store;
+    private readonly RateLimitMetrics _metrics;
+    private readonly TimeProvider _time;
+    private readonly Lock _lock = new();
+    private PolicySettings? _localSettings;
+    private RateLimiter? _local;
+    private PolicySettings? _keySettings;
+    private RedisKey[]? _keys;
+    private long _lastUsed;
+
+    public PartitionLimiter(string policy, PartitionKey partition, RateLimitPolicies policies, RedisRateLimitStore store, RateLimitMetrics metrics, TimeProvider time)
+    {
+        _policy = policy;
+        _partition = partition;
+        _policies = policies;
+        _store = store;
+        _metrics = metrics;
+        _time = time;
+        _lastUsed = time.GetTimestamp();
+    }
+
+    public override bool IsAutoReplenishing => false;
+
+    public override TimeSpan ReplenishmentPeriod => _localSettings?.Window ?? TimeSpan.FromSeconds(1);
+
+    public override TimeSpan? IdleDuration
+    {
+        get
+        {
+            // A local limiter still holding permits (a window in progress, leases out) keeps the partition alive.
+            if (Volatile.Read(ref _local) is { IdleDuration: null })
+            {
+                return null;
+            }
+
+            return _time.GetElapsedTime(Volatile.Read(ref _lastUsed));
+        }
+    }
+
+    /// <summary>Called every 100 ms by ASP.NET Core's partitioned limiter; local limiters run without a timer each.</summary>
+    public override bool TryReplenish() => Volatile.Read(ref _local) is ReplenishingRateLimiter local && local.TryReplenish();
+
+    public override RateLimiterStatistics? GetStatistics() => Volatile.Read(ref _local)?.GetStatistics();
+
+    protected override RateLimitLease AttemptAcquireCore(int permitCount)
+    {
+        var settings = _policies.Get(_policy);
+        Volatile.Write(ref _lastUsed, _time.GetTimestamp());
+        // A shared check needs I/O: answer "not yet" and ASP.NET Core's middleware calls AcquireAsync next.
+        return UsesRedis(settings) ? Leases.Pending : Local(settings).AttemptAcquire(permitCount);
+    }
+
+    protected override ValueTask<RateLimitLease> AcquireAsyncCore(int permitCount, CancellationToken cancellationToken)
+    {
+        var settings = _policies.Get(_policy);
+        Volatile.Write(ref _lastUsed, _time.GetTimestamp());
+        if (!UsesRedis(settings))
+        {
+            return Local(settings).AcquireAsync(permitCount, cancellationToken);
+        }
+
+        return _store.IsAvailable ? AcquireSharedAsync(settings, permitCount, cancellationToken) : new ValueTask<RateLimitLease>(Fallback(settings, permitCount));
+    }
+
+    private bool UsesRedis(PolicySettings settings) => settings.IsShareable && _store.IsConfigured;
+
+    private async ValueTask<RateLimitLease> AcquireSharedAsync(PolicySettings settings, int permitCount, CancellationToken cancellationToken)
+    {
+        var decision = await _store.TryAcquireAsync(settings, Keys(settings), cancellationToken).ConfigureAwait(false);
+        if (decision is not { } shared)
+        {
+            return Fallback(settings, permitCount);
+        }
+
+        return shared.Allowed ? Leases.Admitted : Leases.Rejected(shared.RetryAfter);
+    }
+
+    private RateLimitLease Fallback(PolicySettings settings, int permitCount)
+    {
+        _metrics.Fallback(settings.Name, settings.ModeTag);
+        return settings.FailureMode switch
+        {
+            RateLimitFailureMode.Open => Leases.Admitted,
+            RateLimitFailureMode.Closed => Leases.Rejected(RedisRateLimitStore.BreakDuration),
+            _ => Local(settings).AttemptAcquire(permitCount),
+        };
+    }
+
+    private RedisKey[] Keys(PolicySettings settings)
+    {
+        var keys = Volatile.Read(ref _keys);
+        if (keys is not null && ReferenceEquals(Volatile.Read(ref _keySettings), settings))
+        {
+            return keys;
+        }
+
+        keys = [settings.RedisKey(_store.KeyPrefix, _partition)];
+        Volatile.Write(ref _keys, keys);
+        Volatile.Write(ref _keySettings, settings);
+        return keys;
+    }
+
+    /// <summary>The local limiter for the current settings; a reload that changed them starts a fresh one.</summary>
+    private RateLimiter Local(PolicySettings settings)
+    {
+        var local = Volatile.Read(ref _local);
+        if (local is not null && ReferenceEquals(Volatile.Read(ref _localSettings), settings))
+        {
+            return local;
+        }
+
+        lock (_lock)
+        {
+            if (_local is not null && ReferenceEquals(_localSettings, settings))
+            {
+                return _local;
+            }
+
+            var previous = _local;
+            var next = settings.CreateLocalLimiter();
+            Volatile.Write(ref _localSettings, settings);
+            Volatile.Write(ref _local, next);
+            previous?.Dispose();
+            return next;
+        }
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _local?.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+
+    protected override ValueTask DisposeAsyncCore()
+    {
+        _local?.Dispose();
+        return base.DisposeAsyncCore();
+    }
+}
