@@ -1,0 +1,41 @@
+# syntax=docker/dockerfile:1
+# Gateway image: `docker build -t gateway .` from the repo root (README "Deploy").
+# Build with the SDK, run on the chiseled ASP.NET image: no shell, no package manager, non-root by default.
+
+# The build stage runs on the builder's own platform: the output is framework-dependent IL, so one publish
+# serves every target architecture (docker buildx build --platform linux/amd64,linux/arm64 .).
+FROM --platform=$BUILDPLATFORM mcr.microsoft.com/dotnet/sdk:10.0 AS build
+WORKDIR /src
+# Restore first, from the files that decide packages only, so code edits reuse the restore layer.
+COPY global.json Directory.Build.props Directory.Packages.props .editorconfig ./
+COPY src/Gateway/Gateway.csproj src/Gateway/
+RUN dotnet restore src/Gateway/Gateway.csproj
+COPY src/Gateway/ src/Gateway/
+RUN dotnet publish src/Gateway/Gateway.csproj -c Release -o /app/publish --no-restore -p:UseAppHost=false
+
+FROM mcr.microsoft.com/dotnet/aspnet:10.0-noble-chiseled AS runtime
+WORKDIR /app
+# Owned by root and read-only to the app user; the root filesystem can be mounted read-only.
+COPY --from=build /app/publish ./
+# Default config so `docker run` works on its own; in Kubernetes the ConfigMap is mounted over /app/config.
+COPY config/gateway.json config/gateway.json
+# Container settings (README "Deploy" says why):
+# - DOTNET_gcServer=1 + DOTNET_GCDynamicAdaptationMode=1: Server GC with DATAS. Throughput of per-core heaps
+#   under load; DATAS starts with one heap and adds heaps only with load, so an idle pod stays as small as with
+#   Workstation GC even without a CPU limit (the runtime then sees every core of the node). This overrides the
+#   project's Workstation setting, which is for developer and CI machines running many gateways side by side.
+# - DOTNET_gcConcurrent=1: background gen2 collections, shorter pauses in the request path.
+# - The GC heap limit stays at the runtime's default, 75% of the container's memory limit.
+# - ASPNETCORE_HTTP_PORTS cleared: the base image's 8080 default would be overridden (with a warning) by the
+#   gateway's two named Kestrel endpoints, proxy 8080 and management 8081 (Kestrel__Endpoints__*__Url).
+# - DOTNET_RUNNING_IN_CONTAINER=true (also set by the base image): JSON console logs.
+ENV DOTNET_gcServer=1 \
+    DOTNET_GCDynamicAdaptationMode=1 \
+    DOTNET_gcConcurrent=1 \
+    ASPNETCORE_HTTP_PORTS= \
+    DOTNET_RUNNING_IN_CONTAINER=true
+EXPOSE 8080 8081
+# The base image's non-root `app` user (UID 1654), numeric so Kubernetes can check runAsNonRoot.
+USER 1654
+# No HEALTHCHECK: the image has no shell or curl; Kubernetes probes GET /healthz/live and /healthz/ready on 8081.
+ENTRYPOINT ["dotnet", "Gateway.dll"]

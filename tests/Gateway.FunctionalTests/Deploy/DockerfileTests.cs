@@ -1,0 +1,95 @@
+using Gateway.FunctionalTests.Infrastructure;
+
+namespace Gateway.FunctionalTests.Deploy;
+
+/// <summary>The Dockerfile builds and runs the same project the tests build and run (read, not built: no engine here).</summary>
+public sealed class DockerfileTests
+{
+    private readonly Dockerfile _dockerfile = Dockerfile.Load();
+
+    [Fact]
+    public void Dockerfile_CopiesOnlyPathsThatExist_AndThatDockerignoreLetsThrough()
+    {
+        var ignore = DockerIgnore.Load(Path.Combine(TestPaths.RepoRoot, ".dockerignore"));
+        var copies = _dockerfile.Instructions.Where(i => i.Keyword is "COPY" or "ADD").Select(i => i.Parse()).Where(c => !c.Flags.ContainsKey("from")).ToList();
+        Assert.NotEmpty(copies);
+        foreach (var (_, words) in copies)
+        {
+            foreach (var source in words.Take(words.Count - 1))
+            {
+                var full = Path.Combine(TestPaths.RepoRoot, source);
+                Assert.True(File.Exists(full) || Directory.Exists(full), $"Dockerfile COPYs '{source}', which does not exist in the repo");
+                Assert.False(ignore.IsExcluded(source), $"Dockerfile COPYs '{source}', but .dockerignore excludes it from the build context");
+            }
+        }
+
+        // Local build output must never reach the image build (it would clash with the container's restore).
+        Assert.True(ignore.IsExcluded("src/Gateway/bin/Release/net10.0/Gateway.dll"));
+        Assert.True(ignore.IsExcluded("src/Gateway/obj/project.assets.json"));
+        Assert.False(ignore.IsExcluded("src/Gateway/Program.cs"));
+    }
+
+    [Fact]
+    public void Dockerfile_RestoresAndPublishesTheProjectTheTestsRun()
+    {
+        var runs = _dockerfile.Instructions.Where(i => i.Keyword == "RUN").Select(i => i.Parse().Words).ToList();
+        var publish = Assert.Single(runs, w => w.Contains("publish"));
+        Assert.Equal(AppFacts.ProjectPath, Assert.Single(publish, w => w.EndsWith(".csproj", StringComparison.Ordinal)));
+        Assert.Equal("Release", publish[publish.ToList().IndexOf("-c") + 1]);
+        var restore = Assert.Single(runs, w => w.Contains("restore"));
+        Assert.Equal(AppFacts.ProjectPath, Assert.Single(restore, w => w.EndsWith(".csproj", StringComparison.Ordinal)));
+
+        // The functional tests run exactly this project's build output.
+        Assert.Equal(Path.GetFullPath(Path.Combine(TestPaths.RepoRoot, AppFacts.ProjectPath, "..", "bin", TestPaths.BuildConfiguration, AppFacts.TargetFramework, AppFacts.AssemblyName + ".dll")),
+            Path.GetFullPath(TestPaths.GatewayDll));
+    }
+
+    [Fact]
+    public void Dockerfile_EntrypointRunsTheProjectsAssembly_FromThePublishOutput()
+    {
+        var publish = _dockerfile.Instructions.Single(i => i.Keyword == "RUN" && i.Arguments.Contains("publish")).Parse().Words.ToList();
+        var output = publish[publish.IndexOf("-o") + 1];
+        var workdir = _dockerfile.Final("WORKDIR").Last().Arguments;
+        var copy = _dockerfile.Final("COPY").Select(c => c.Parse()).Single(c => c.Flags.ContainsKey("from"));
+        Assert.Equal(output, copy.Words[0].TrimEnd('/'));
+        Assert.Contains(copy.Words[1].TrimEnd('/'), new[] { ".", workdir });
+
+        var entrypoint = _dockerfile.Final("ENTRYPOINT").Single().Parse().Words;
+        Assert.Equal(["dotnet", AppFacts.AssemblyName + ".dll"], entrypoint);
+        Assert.Equal("Gateway.dll", Path.GetFileName(TestPaths.GatewayDll));
+    }
+
+    [Fact]
+    public void Dockerfile_FinalImage_IsChiseledAndNonRoot_AndExposesBothKestrelPorts()
+    {
+        var tfmVersion = AppFacts.TargetFramework.Replace("net", string.Empty);
+        var froms = _dockerfile.Instructions.Where(i => i.Keyword == "FROM").Select(i => i.Parse().Words[0]).ToList();
+        Assert.StartsWith($"mcr.microsoft.com/dotnet/sdk:{tfmVersion}", froms[0]);
+        Assert.Equal($"mcr.microsoft.com/dotnet/aspnet:{tfmVersion}-noble-chiseled", froms[^1]);
+
+        var user = _dockerfile.Final("USER").Last().Arguments;
+        Assert.True(long.TryParse(user, out var uid) && uid > 0, $"USER '{user}' must be a numeric non-root UID (runAsNonRoot can only verify numbers)");
+        Assert.Equal(uid, Manifests.LoadOverlay("prod").Gateway.Spec.Template.Spec.SecurityContext.RunAsUser);
+
+        var exposed = _dockerfile.Final("EXPOSE").SelectMany(e => e.Parse().Words).Select(int.Parse).Order().ToArray();
+        Assert.Equal(new[] { AppFacts.KestrelPort("Proxy"), AppFacts.KestrelPort("Management") }.Order().ToArray(), exposed);
+    }
+
+    [Fact]
+    public void Dockerfile_SetsTheDocumentedContainerRuntimeSettings()
+    {
+        var env = _dockerfile.FinalEnvironment();
+        Assert.Equal("1", env["DOTNET_gcServer"]);
+        Assert.Equal("1", env["DOTNET_GCDynamicAdaptationMode"]);
+        Assert.Equal("1", env["DOTNET_gcConcurrent"]);
+        Assert.Equal("true", env["DOTNET_RUNNING_IN_CONTAINER"]);
+        Assert.Equal(string.Empty, env["ASPNETCORE_HTTP_PORTS"]);
+        Assert.DoesNotContain("ASPNETCORE_ENVIRONMENT", env.Keys);
+
+        var readme = File.ReadAllText(Path.Combine(TestPaths.RepoRoot, "README.md"));
+        foreach (var key in env.Keys)
+        {
+            Assert.True(readme.Contains(key, StringComparison.Ordinal), $"README does not explain {key}");
+        }
+    }
+}
