@@ -55,7 +55,10 @@ internal static class TelemetryExtensions
                     var options = sp.GetRequiredService<IOptions<TelemetryOptions>>().Value;
                     if (CreateOtlpExporter(options.Otlp) is { } exporter)
                     {
-                        tracing.AddProcessor(new BatchActivityExportProcessor(exporter));
+                        // The options' constructor reads OTEL_BSP_* (batch size, delay), as AddOtlpExporter would.
+                        var batch = new BatchExportActivityProcessorOptions();
+                        tracing.AddProcessor(new BatchActivityExportProcessor(
+                            exporter, batch.MaxQueueSize, batch.ScheduledDelayMilliseconds, batch.ExporterTimeoutMilliseconds, batch.MaxExportBatchSize));
                         Log.OtlpTracesOn(sp.GetRequiredService<ILogger<TelemetryOptions>>(), Redacted(options.Otlp.Endpoint!), options.Otlp.Protocol, options.TraceSampleRatio);
                     }
                 }));

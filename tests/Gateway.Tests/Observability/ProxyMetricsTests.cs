@@ -64,4 +64,47 @@ public sealed class ProxyMetricsTests
         Assert.Equal("NoAvailableDestinations", recorded[4].Tags["error"]);
         Assert.Equal(["cluster", "error", "route"], recorded[4].Tags.Keys.Order());
     }
+
+    [Fact]
+    public void RequestCompleted_AllocatesNothing_WhenListened()
+    {
+        using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        var metrics = new ProxyMetrics(services.GetRequiredService<IMeterFactory>());
+        long sum = 0;
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == GatewayMeter.Name)
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) => sum += value + tags.Length);
+        listener.SetMeasurementEventCallback<double>((_, _, tags, _) => sum += tags.Length);
+        listener.Start();
+        var method = HttpMethodsFromTheWire("POST");
+        for (var i = 0; i < 100; i++)
+        {
+            Record(metrics, method);
+        }
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 10_000; i++)
+        {
+            Record(metrics, method);
+        }
+
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(0, allocated);
+        Assert.True(sum > 0);
+    }
+
+    private static void Record(ProxyMetrics metrics, string method)
+    {
+        metrics.RequestCompleted("orders", "orders", "d1", 502, method, ForwarderError.Request, TimeSpan.FromMilliseconds(2));
+        metrics.UpstreamCompleted("orders", "d1", TimeSpan.FromMilliseconds(1));
+    }
+
+    /// <summary>A method string that is not the interned constant, as a server might hand it over.</summary>
+    private static string HttpMethodsFromTheWire(string method) => new(method.AsSpan());
 }
