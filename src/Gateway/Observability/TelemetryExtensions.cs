@@ -1,21 +1,223 @@
+using System.Diagnostics;
+using Gateway.Configuration;
+using Gateway.Management;
+using Microsoft.Extensions.Options;
+using OpenTelemetry;
+using OpenTelemetry.Exporter;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+using Yarp.ReverseProxy.Forwarder;
+using Yarp.ReverseProxy.Model;
 
 namespace Gateway.Observability;
 
 internal static class TelemetryExtensions
 {
+    /// <summary>Framework meters that record on every request; listened to only while <c>Gateway:Telemetry:Metrics</c> is true.</summary>
+    private static readonly string[] PerRequestMeters =
+    [
+        "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Routing", "Microsoft.AspNetCore.Diagnostics",
+        "Microsoft.AspNetCore.RateLimiting", "System.Net.Http", "System.Net.NameResolution",
+    ];
+
     public static IServiceCollection AddGatewayTelemetry(this IServiceCollection services)
     {
+        services.AddGatewayOptions<TelemetryOptions, TelemetryOptionsValidator>(TelemetryOptions.SectionPath);
+        services.AddSingleton<ProxyMetrics>();
+        services.AddSingleton<GatewayGauges>();
+
         services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService("gateway"))
-            .WithMetrics(metrics => metrics
-                .AddMeter(GatewayMeter.Name)
-                .AddAspNetCoreInstrumentation()
-                .AddHttpClientInstrumentation()
+            .WithMetrics(metrics => ((IDeferredMeterProviderBuilder)metrics
+                .AddMeter(GatewayMeter.Name, "Microsoft.AspNetCore.Server.Kestrel")
                 .AddRuntimeInstrumentation()
-                .AddPrometheusExporter());
+                .AddPrometheusExporter())
+                .Configure(static (sp, metrics) =>
+                {
+                    // Deferred: the switch comes from validated options. Off means the per-request meters are never
+                    // listened to, so ASP.NET Core and HttpClient record nothing (not merely dropped at export). These are
+                    // the meters AddAspNetCoreInstrumentation/AddHttpClientInstrumentation subscribe to on .NET 8+; those
+                    // extensions register services, which is no longer allowed once options can be read.
+                    if (sp.GetRequiredService<IOptions<TelemetryOptions>>().Value.Metrics)
+                    {
+                        metrics.AddMeter(PerRequestMeters);
+                    }
+                }))
+            .WithTracing(tracing => ((IDeferredTracerProviderBuilder)tracing
+                // Probes and scrapes on the management listener are not traced.
+                .AddAspNetCoreInstrumentation(static o => o.Filter = static context => !ManagementConnectionFeature.IsManagement(context))
+                // YARP's SocketsHttpHandler (ReverseProxyPropagator) writes traceparent from this client activity.
+                .AddHttpClientInstrumentation()
+                .SetSampler(static sp => CreateSampler(sp.GetRequiredService<IOptions<TelemetryOptions>>().Value)))
+                .Configure(static (sp, tracing) =>
+                {
+                    var options = sp.GetRequiredService<IOptions<TelemetryOptions>>().Value;
+                    if (CreateOtlpExporter(options.Otlp) is { } exporter)
+                    {
+                        // The options' constructor reads OTEL_BSP_* (batch size, delay), as AddOtlpExporter would.
+                        var batch = new BatchExportActivityProcessorOptions();
+                        tracing.AddProcessor(new BatchActivityExportProcessor(
+                            exporter, batch.MaxQueueSize, batch.ScheduledDelayMilliseconds, batch.ExporterTimeoutMilliseconds, batch.MaxExportBatchSize));
+                        Log.OtlpTracesOn(sp.GetRequiredService<ILogger<TelemetryOptions>>(), Redacted(options.Otlp.Endpoint!), options.Otlp.Protocol, options.TraceSampleRatio);
+                    }
+                }));
         return services;
+    }
+
+    /// <summary>
+    /// Parent-based: a caller's sampled/not-sampled decision is kept (a gateway that dropped a sampled trace would cut it
+    /// in two); requests without a parent start a recorded trace at <see cref="TelemetryOptions.TraceSampleRatio"/>.
+    /// Unsampled requests still get an activity, so trace context always reaches the upstream.
+    /// </summary>
+    internal static Sampler CreateSampler(TelemetryOptions options) =>
+        new ParentBasedSampler(options.TraceSampleRatio >= 1 ? new AlwaysOnSampler() : new TraceIdRatioBasedSampler(options.TraceSampleRatio));
+
+    private static OtlpTraceExporter? CreateOtlpExporter(OtlpOptions otlp)
+    {
+        if (string.IsNullOrWhiteSpace(otlp.Endpoint))
+        {
+            return null;
+        }
+
+        // The parameterless constructor reads OTEL_EXPORTER_OTLP_* (e.g. HEADERS for collector auth); ours win.
+        var exporterOptions = new OtlpExporterOptions
+        {
+            Endpoint = new Uri(otlp.Endpoint),
+            Protocol = otlp.Protocol == OtlpProtocol.HttpProtobuf ? OtlpExportProtocol.HttpProtobuf : OtlpExportProtocol.Grpc,
+        };
+        return new OtlpTraceExporter(exporterOptions);
+    }
+
+    /// <summary>Never log credentials a URL may carry.</summary>
+    private static string Redacted(string url) =>
+        new Uri(url).GetComponents(UriComponents.SchemeAndServer | UriComponents.Path, UriFormat.UriEscaped);
+
+    /// <summary>
+    /// Records <c>gateway.proxy.requests</c>, <c>gateway.proxy.request.duration</c> and <c>gateway.proxy.errors</c>.
+    /// Put it first in the proxy pipeline. Requests that match no route never get here: ASP.NET Core's
+    /// <c>http.server.request.duration</c> counts them (no <c>http_route</c> label), which keeps the route label bounded.
+    /// </summary>
+    public static IReverseProxyApplicationBuilder UseProxyMetrics(this IReverseProxyApplicationBuilder proxy)
+    {
+        var services = proxy.ApplicationServices;
+        _ = services.GetRequiredService<GatewayGauges>();
+        if (!services.GetRequiredService<IOptions<TelemetryOptions>>().Value.Metrics)
+        {
+            Log.PerRequestMetricsOff(services.GetRequiredService<ILogger<TelemetryOptions>>());
+            return proxy;
+        }
+
+        var metrics = services.GetRequiredService<ProxyMetrics>();
+        proxy.Use(next => context =>
+        {
+            var start = Stopwatch.GetTimestamp();
+            Task forwarding;
+            try
+            {
+                forwarding = next(context);
+            }
+            catch
+            {
+                RecordRequest(metrics, context, start);
+                throw;
+            }
+
+            if (forwarding.IsCompletedSuccessfully)
+            {
+                RecordRequest(metrics, context, start);
+                return forwarding;
+            }
+
+            return AwaitAndRecordRequest(forwarding, metrics, context, start);
+        });
+        return proxy;
+    }
+
+    /// <summary>
+    /// Records <c>gateway.proxy.upstream.duration</c> per attempt. Put it last, right before YARP's forwarder, so the clock
+    /// starts when the request is sent upstream and stops at the end of the response body.
+    /// </summary>
+    public static IReverseProxyApplicationBuilder UseUpstreamMetrics(this IReverseProxyApplicationBuilder proxy)
+    {
+        var services = proxy.ApplicationServices;
+        if (!services.GetRequiredService<IOptions<TelemetryOptions>>().Value.Metrics)
+        {
+            return proxy;
+        }
+
+        var metrics = services.GetRequiredService<ProxyMetrics>();
+        proxy.Use(next => context =>
+        {
+            var start = Stopwatch.GetTimestamp();
+            Task forwarding;
+            try
+            {
+                forwarding = next(context);
+            }
+            catch
+            {
+                RecordUpstream(metrics, context, start);
+                throw;
+            }
+
+            if (forwarding.IsCompletedSuccessfully)
+            {
+                RecordUpstream(metrics, context, start);
+                return forwarding;
+            }
+
+            return AwaitAndRecordUpstream(forwarding, metrics, context, start);
+        });
+        return proxy;
+    }
+
+    private static async Task AwaitAndRecordRequest(Task forwarding, ProxyMetrics metrics, HttpContext context, long start)
+    {
+        try
+        {
+            await forwarding;
+        }
+        finally
+        {
+            RecordRequest(metrics, context, start);
+        }
+    }
+
+    private static async Task AwaitAndRecordUpstream(Task forwarding, ProxyMetrics metrics, HttpContext context, long start)
+    {
+        try
+        {
+            await forwarding;
+        }
+        finally
+        {
+            RecordUpstream(metrics, context, start);
+        }
+    }
+
+    private static void RecordRequest(ProxyMetrics metrics, HttpContext context, long start)
+    {
+        var proxy = context.GetReverseProxyFeature();
+        var error = context.Features.Get<IForwarderErrorFeature>()?.Error ?? ForwarderError.None;
+        metrics.RequestCompleted(
+            proxy.Route.Config.RouteId,
+            proxy.Cluster?.Config.ClusterId ?? "none",
+            proxy.ProxiedDestination?.DestinationId,
+            context.Response.StatusCode,
+            context.Request.Method,
+            error,
+            Stopwatch.GetElapsedTime(start));
+    }
+
+    private static void RecordUpstream(ProxyMetrics metrics, HttpContext context, long start)
+    {
+        var proxy = context.GetReverseProxyFeature();
+        // No destination: the forwarder never sent anything upstream (e.g. no available destinations).
+        if (proxy.ProxiedDestination is { } destination && proxy.Cluster is { } cluster)
+        {
+            metrics.UpstreamCompleted(cluster.Config.ClusterId, destination.DestinationId, Stopwatch.GetElapsedTime(start));
+        }
     }
 
     /// <summary>Structured console logs; JSON when running in a container, where a log collector parses them.</summary>

@@ -1,5 +1,6 @@
 // The proxy listener's pipeline: YARP's own steps plus ours, in the order ARCHITECTURE.md describes.
 using Gateway.Management;
+using Gateway.Observability;
 using Gateway.Pooling;
 
 namespace Gateway.Proxy;
@@ -10,10 +11,12 @@ internal static class ProxyExtensions
     {
         app.MapReverseProxy(proxy =>
         {
+            proxy.UseProxyMetrics();
             proxy.UsePoolTracking();
             proxy.UseSessionAffinity();
             proxy.UseLoadBalancing();
             proxy.UsePassiveHealthChecks();
+            proxy.UseUpstreamMetrics();
         }).WithMetadata(ListenerMetadata.Proxy);
         return app;
     }

@@ -1,0 +1,96 @@
+// The per-request proxy instruments. Recorded once per proxied request (and once per upstream attempt); every tag
+// value is a config id or one of a fixed set of strings, so series are bounded by the config, not by traffic.
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using Yarp.ReverseProxy.Forwarder;
+
+namespace Gateway.Observability;
+
+internal sealed class ProxyMetrics
+{
+    /// <summary>Sub-millisecond (cache hits, 304s on loopback) to 30 s (slow uploads, long polls cut by timeouts).</summary>
+    internal static readonly IReadOnlyList<double> DurationBuckets =
+        [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+    private const string NoDestination = "none";
+
+    private static readonly string[] StatusClasses = ["other", "1xx", "2xx", "3xx", "4xx", "5xx"];
+    private static readonly string[] ErrorNames = BuildErrorNames();
+
+    private readonly Counter<long> _requests;
+    private readonly Histogram<double> _requestDuration;
+    private readonly Histogram<double> _upstreamDuration;
+    private readonly Counter<long> _errors;
+
+    public ProxyMetrics(IMeterFactory meterFactory)
+    {
+        var meter = meterFactory.Create(GatewayMeter.Name);
+        var advice = new InstrumentAdvice<double> { HistogramBucketBoundaries = DurationBuckets };
+        _requests = meter.CreateCounter<long>("gateway.proxy.requests", "{request}", "Proxied requests by route, cluster, destination, status class and method.");
+        _requestDuration = meter.CreateHistogram("gateway.proxy.request.duration", "s", "Proxied request duration, from the proxy pipeline to the end of the response body.", tags: null, advice);
+        _upstreamDuration = meter.CreateHistogram("gateway.proxy.upstream.duration", "s", "Upstream attempt duration, from sending the request upstream to the end of the response body.", tags: null, advice);
+        _errors = meter.CreateCounter<long>("gateway.proxy.errors", "{error}", "Proxied requests that failed in the forwarder, by YARP ForwarderError.");
+    }
+
+    public void RequestCompleted(string route, string cluster, string? destination, int statusCode, string method, ForwarderError error, TimeSpan elapsed)
+    {
+        var tags = new TagList
+        {
+            { "route", route },
+            { "cluster", cluster },
+            { "destination", destination ?? NoDestination },
+            { "status_class", StatusClass(statusCode) },
+            { "method", KnownMethod(method) },
+        };
+        _requests.Add(1, tags);
+        _requestDuration.Record(elapsed.TotalSeconds, tags);
+
+        if (error != ForwarderError.None)
+        {
+            _errors.Add(1, new TagList { { "route", route }, { "cluster", cluster }, { "error", ErrorName(error) } });
+        }
+    }
+
+    public void UpstreamCompleted(string cluster, string? destination, TimeSpan elapsed) =>
+        _upstreamDuration.Record(elapsed.TotalSeconds, new TagList { { "cluster", cluster }, { "destination", destination ?? NoDestination } });
+
+    internal static string StatusClass(int statusCode) =>
+        statusCode is >= 100 and < 600 ? StatusClasses[statusCode / 100] : StatusClasses[0];
+
+    /// <summary>Known methods as their interned constants (no allocation); anything else is "OTHER", so a client cannot add series.</summary>
+    internal static string KnownMethod(string method)
+    {
+        method = HttpMethods.GetCanonicalizedValue(method);
+        return ReferenceEquals(method, HttpMethods.Get) || ReferenceEquals(method, HttpMethods.Post) || ReferenceEquals(method, HttpMethods.Put)
+            || ReferenceEquals(method, HttpMethods.Delete) || ReferenceEquals(method, HttpMethods.Patch) || ReferenceEquals(method, HttpMethods.Head)
+            || ReferenceEquals(method, HttpMethods.Options) || ReferenceEquals(method, HttpMethods.Trace) || ReferenceEquals(method, HttpMethods.Connect)
+            ? method
+            : "OTHER";
+    }
+
+    /// <summary>Enum names cached once: <c>ToString()</c> on an enum allocates.</summary>
+    internal static string ErrorName(ForwarderError error)
+    {
+        var index = (int)error;
+        return (uint)index < (uint)ErrorNames.Length ? ErrorNames[index] : "Unknown";
+    }
+
+    private static string[] BuildErrorNames()
+    {
+        var values = Enum.GetValues<ForwarderError>();
+        var max = 0;
+        foreach (var value in values)
+        {
+            max = Math.Max(max, (int)value);
+        }
+
+        var names = new string[max + 1];
+        Array.Fill(names, "Unknown");
+        foreach (var value in values)
+        {
+            names[(int)value] = value.ToString();
+        }
+
+        return names;
+    }
+}

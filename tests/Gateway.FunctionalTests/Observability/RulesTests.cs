@@ -1,0 +1,53 @@
+using System.Diagnostics;
+using Gateway.FunctionalTests.Infrastructure;
+
+namespace Gateway.FunctionalTests.Observability;
+
+public sealed class RulesTests
+{
+    private static string RulesDirectory => Path.Combine(TestPaths.RepoRoot, "deploy", "prometheus");
+
+    [Fact]
+    public async Task PromtoolCheckRules_AcceptsTheShippedRules()
+    {
+        var (exitCode, output) = await PromtoolAsync("check", "rules", "gateway-rules.yml");
+
+        Assert.True(exitCode == 0, output);
+        Assert.Contains("SUCCESS", output);
+    }
+
+    [Fact]
+    public async Task PromtoolTestRules_High5xxRatioAlert_FiresOnSyntheticSeries()
+    {
+        var testFile = await File.ReadAllTextAsync(Path.Combine(RulesDirectory, "gateway-rules.test.yml"));
+        // The unit tests must actually expect the 5xx alert to fire (not only to stay quiet).
+        Assert.Matches(@"alertname: GatewayHigh5xxRatio\s+eval_time: 10m\s+exp_alerts:\s+- exp_labels:", testFile);
+
+        var (exitCode, output) = await PromtoolAsync("test", "rules", "gateway-rules.test.yml");
+
+        Assert.True(exitCode == 0, output);
+        Assert.Contains("SUCCESS", output);
+    }
+
+    private static async Task<(int ExitCode, string Output)> PromtoolAsync(params string[] args)
+    {
+        var info = new ProcessStartInfo(PrometheusServer.Executable("promtool"))
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = RulesDirectory,
+        };
+        foreach (var arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+        await process.WaitForExitAsync(timeout.Token);
+        return (process.ExitCode, await stdout + await stderr);
+    }
+}
