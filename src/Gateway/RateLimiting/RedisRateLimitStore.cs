@@ -25,6 +25,7 @@ internal sealed class RedisRateLimitStore : IHostedService, IDisposable
     private readonly TimeProvider _time;
     private readonly ILogger<RedisRateLimitStore> _logger;
     private readonly CancellationTokenSource _stopping = new();
+    private int _disposed;
     private int _state;
     private long _openedAt;
 
@@ -193,9 +194,13 @@ internal sealed class RedisRateLimitStore : IHostedService, IDisposable
         return Task.CompletedTask;
     }
 
+    // The container disposes this twice (as itself and as the hosted service that resolves it); only the first counts.
     public void Dispose()
     {
-        _stopping.Cancel();
-        _stopping.Dispose();
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            _stopping.Cancel();
+            _stopping.Dispose();
+        }
     }
 }
