@@ -1,4 +1,5 @@
 // The proxy listener's pipeline: YARP's own steps plus ours, in the order ARCHITECTURE.md describes.
+using Gateway.Affinity;
 using Gateway.Management;
 using Gateway.Pooling;
 
@@ -12,6 +13,7 @@ internal static class ProxyExtensions
         {
             proxy.UsePoolTracking();
             proxy.UseSessionAffinity();
+            proxy.UseDrainAwareAffinity();
             proxy.UseLoadBalancing();
             proxy.UsePassiveHealthChecks();
         }).WithMetadata(ListenerMetadata.Proxy);
