@@ -6,7 +6,8 @@ namespace Gateway.Affinity;
 
 internal sealed class DrainAwareSelection(DestinationDrain drain, AffinityMetrics metrics)
 {
-    public Task InvokeAsync(HttpContext context, Func<Task> next)
+    // RequestDelegate, not Func<Task>: ASP.NET Core's Func<Task> overload allocates a closure per request.
+    public Task InvokeAsync(HttpContext context, RequestDelegate next)
     {
         var feature = context.GetReverseProxyFeature();
         var available = feature.AvailableDestinations;
@@ -22,7 +23,7 @@ internal sealed class DrainAwareSelection(DestinationDrain drain, AffinityMetric
 
         if (pinned || !drain.AnyDraining || !drain.TryGetDraining(clusterId, out var draining))
         {
-            return next();
+            return next(context);
         }
 
         var keep = 0;
@@ -38,7 +39,7 @@ internal sealed class DrainAwareSelection(DestinationDrain drain, AffinityMetric
         // whole cluster, which is what they asked for with a grace, not an outage.
         if (keep == 0 || keep == available.Count)
         {
-            return next();
+            return next(context);
         }
 
         var filtered = new DestinationState[keep];
@@ -51,6 +52,6 @@ internal sealed class DrainAwareSelection(DestinationDrain drain, AffinityMetric
         }
 
         feature.AvailableDestinations = filtered;
-        return next();
+        return next(context);
     }
 }

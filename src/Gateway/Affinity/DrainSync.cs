@@ -60,7 +60,7 @@ internal sealed class DrainSync(
             drain.Set(mark, draining, "admin API");
             return DrainWriteResult.Applied;
         }
-        catch (RedisException ex)
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
             Log.DrainWriteFailed(logger, mark.ClusterId, mark.DestinationId, ex.GetType().Name);
             return DrainWriteResult.SharedStateUnavailable;
@@ -112,7 +112,7 @@ internal sealed class DrainSync(
                 await connection.GetSubscriber().SubscribeAsync(NotifyChannel, (_, _) => _reload.Writer.TryWrite(true));
                 return;
             }
-            catch (RedisException ex)
+            catch (Exception ex) when (ex is RedisException or TimeoutException)
             {
                 Log.DrainSubscribeFailed(logger, ex.GetType().Name);
                 await Task.Delay(TimeSpan.FromSeconds(1), time, stoppingToken);
@@ -136,7 +136,7 @@ internal sealed class DrainSync(
 
             drain.ReplaceAll(marks, "shared state");
         }
-        catch (RedisException ex)
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
             // Keep the marks we have: an outage must not put drained destinations back into rotation.
             Log.DrainLoadFailed(logger, ex.GetType().Name);

@@ -70,8 +70,9 @@ internal sealed class KeyRingWarmup(
                 Log.KeyRingReady(logger, options.Value.ApplicationName, where);
                 return;
             }
-            catch (Exception ex) when (ex is RedisException or InvalidOperationException or System.Security.Cryptography.CryptographicException or IOException or UnauthorizedAccessException)
+            catch (Exception ex) when (ex is not OperationCanceledException)
             {
+                // Whatever the store throws: a failed warm-up must never stop the host (a BackgroundService that throws does).
                 Log.KeyRingUnavailable(logger, where, attempt, ex.GetType().Name);
                 await Task.Delay(TimeSpan.FromSeconds(Math.Min(attempt, 10)), time, stoppingToken);
             }
