@@ -30,10 +30,10 @@ public sealed class DestinationDrainTests(ITestOutputHelper output)
         await AffinityKit.DrainAsync(a, "d1");
         var acknowledged = watch.Elapsed;
         await Wait.UntilAsync(() => b.CountLog("Destination 'backend/d1' draining=True") > 0, TimeSpan.FromSeconds(10), "drain mark applied on replica B", pollMs: 2);
-        var seen = watch.Elapsed;
-        var propagated = seen - acknowledged; // <= 0 when B applied it before A's answer reached the test
+        var appliedOnB = watch.Elapsed;
+        var propagated = appliedOnB - acknowledged; // <= 0 when B applied it before A's answer reached the test
         await Wait.UntilAsync(() => AffinityKit.IsDrainingAsync(managementB, "d1"), TimeSpan.FromSeconds(10), "drain mark in replica B's admin API");
-        output.WriteLine($"drain: POST on A answered after {acknowledged.TotalMilliseconds:F0} ms; replica B applied it {seen.TotalMilliseconds:F0} ms after the POST was sent; B's admin API showed it {(watch.Elapsed - acknowledged).TotalMilliseconds:F0} ms after the POST answered");
+        output.WriteLine($"drain: POST on A answered after {acknowledged.TotalMilliseconds:F0} ms; replica B applied it {appliedOnB.TotalMilliseconds:F0} ms after the POST was sent; B's admin API showed it {(watch.Elapsed - acknowledged).TotalMilliseconds:F0} ms after the POST answered");
         Assert.True(propagated < TimeSpan.FromSeconds(1), $"drain mark took {propagated.TotalMilliseconds:F0} ms to reach replica B");
 
         // Every pinned session still reaches d1, through either replica, and keeps its cookie.
