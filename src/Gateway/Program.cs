@@ -1,3 +1,4 @@
+using Gateway.Affinity;
 using Gateway.Configuration;
 using Gateway.Demo;
 using Gateway.Draining;
@@ -16,6 +17,7 @@ builder.Services
     .AddManagement()
     .AddSharedState()
     .AddConnectionPools()
+    .AddAffinity()
     .AddDraining()
     .AddRateLimiting()
     .AddDemoUpstreams();

@@ -14,6 +14,7 @@ internal sealed class GatewayConfigStore : IHostedService, IDisposable
     private readonly GatewayConfigFileState _file;
     private readonly IConfigurationRoot _root;
     private readonly IConfigValidator _yarpValidator;
+    private readonly IProxyConfigFilter[] _yarpFilters;
     private readonly HashSet<string> _loadBalancingPolicies;
     private readonly IEnumerable<IGatewayConfigCheck> _checks;
     private readonly GatewayProxyConfigProvider _proxyConfig;
@@ -30,6 +31,7 @@ internal sealed class GatewayConfigStore : IHostedService, IDisposable
         GatewayConfigFileState file,
         IConfiguration configuration,
         IConfigValidator yarpValidator,
+        IEnumerable<IProxyConfigFilter> yarpFilters,
         IEnumerable<ILoadBalancingPolicy> loadBalancingPolicies,
         IEnumerable<IGatewayConfigCheck> checks,
         GatewayProxyConfigProvider proxyConfig,
@@ -41,6 +43,7 @@ internal sealed class GatewayConfigStore : IHostedService, IDisposable
         _file = file;
         _root = (IConfigurationRoot)configuration;
         _yarpValidator = yarpValidator;
+        _yarpFilters = yarpFilters.ToArray();
         _loadBalancingPolicies = new HashSet<string>(loadBalancingPolicies.Select(p => p.Name), StringComparer.OrdinalIgnoreCase);
         _checks = checks;
         _proxyConfig = proxyConfig;
@@ -133,7 +136,7 @@ internal sealed class GatewayConfigStore : IHostedService, IDisposable
                 continue;
             }
 
-            AddYarpErrors(path, _yarpValidator.ValidateClusterAsync(cluster), errors);
+            AddYarpErrors(path, _yarpValidator.ValidateClusterAsync(ApplyFilters(cluster)), errors);
         }
 
         foreach (var route in snapshot.Routes)
@@ -147,6 +150,17 @@ internal sealed class GatewayConfigStore : IHostedService, IDisposable
         }
 
         return errors.Count == 0 ? (snapshot, errors) : (null, errors.Distinct(StringComparer.Ordinal).ToList());
+    }
+
+    // YARP validates a cluster after its IProxyConfigFilters ran (they may fill in defaults); so do we.
+    private ClusterConfig ApplyFilters(ClusterConfig cluster)
+    {
+        foreach (var filter in _yarpFilters)
+        {
+            cluster = filter.ConfigureClusterAsync(cluster, CancellationToken.None).AsTask().GetAwaiter().GetResult();
+        }
+
+        return cluster;
     }
 
     private static void AddYarpErrors(string path, ValueTask<IList<Exception>> validation, List<string> errors)

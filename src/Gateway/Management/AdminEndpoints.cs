@@ -1,4 +1,5 @@
 // The admin API: read-only views of clusters and pools, and the operations other capabilities add.
+using Gateway.Affinity;
 using Gateway.Configuration;
 using Gateway.Draining;
 using Gateway.Pooling;
@@ -12,6 +13,7 @@ internal static class AdminEndpoints
     {
         var admin = management.MapGroup("/admin").AddEndpointFilter<AdminAuthFilter>();
         admin.MapGet("/clusters", GetClusters);
+        admin.MapDestinationDrain();
         admin.MapGet("/config", (GatewayConfigStore store) => Results.Ok(new { path = store.Path, generation = store.Generation }));
 
         // Starts the same shutdown sequence as SIGTERM (readiness 503 at once, then drain and exit 0).
@@ -24,7 +26,7 @@ internal static class AdminEndpoints
         return admin;
     }
 
-    private static IResult GetClusters(IProxyStateLookup state, ClusterPools pools)
+    private static IResult GetClusters(IProxyStateLookup state, ClusterPools pools, DestinationDrain drain)
     {
         var clusters = new List<object>();
         foreach (var cluster in state.GetClusters())
@@ -39,6 +41,7 @@ internal static class AdminEndpoints
                     address = destination.Model.Config.Address,
                     health = new { active = destination.Health.Active.ToString(), passive = destination.Health.Passive.ToString() },
                     concurrentRequests = destination.ConcurrentRequestCount,
+                    draining = drain.IsDraining(id, destination.DestinationId),
                 });
             }
 

@@ -1,4 +1,5 @@
 // The proxy listener's pipeline: YARP's own steps plus ours, in the order ARCHITECTURE.md describes.
+using Gateway.Affinity;
 using Gateway.Management;
 using Gateway.Observability;
 using Gateway.Pooling;
@@ -14,6 +15,7 @@ internal static class ProxyExtensions
             proxy.UseProxyMetrics();
             proxy.UsePoolTracking();
             proxy.UseSessionAffinity();
+            proxy.UseDrainAwareAffinity();
             proxy.UseLoadBalancing();
             proxy.UsePassiveHealthChecks();
             proxy.UseUpstreamMetrics();

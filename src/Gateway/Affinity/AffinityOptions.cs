@@ -1,0 +1,53 @@
+using Gateway.Configuration;
+using Microsoft.Extensions.Options;
+
+namespace Gateway.Affinity;
+
+/// <summary>
+/// Session-affinity key ring and drain settings, bound from <c>Gateway:Affinity</c>. Read at start only (the key ring
+/// cannot change under a running process). Per-cluster cookie settings stay in YARP's <c>SessionAffinity</c> block.
+/// </summary>
+internal sealed class AffinityOptions
+{
+    public const string SectionPath = "Gateway:Affinity";
+
+    /// <summary>
+    /// Data Protection application name (default <c>gateway</c>). Replicas that must read each other's affinity
+    /// cookies need the same name and the same key ring.
+    /// </summary>
+    public string ApplicationName { get; init; } = "gateway";
+
+    /// <summary>
+    /// Directory for a local key ring when <c>Gateway:Redis:Configuration</c> is not set. Unset: ASP.NET Core's
+    /// default (<c>~/.aspnet/DataProtection-Keys</c> when the home directory is writable, otherwise in memory only).
+    /// Ignored when Redis is configured: the key ring then lives in Redis.
+    /// </summary>
+    public string? KeyRingDirectory { get; init; }
+
+    /// <summary>How often a replica re-reads the shared drain marks from Redis besides pub/sub (default 30 s).</summary>
+    public TimeSpan DrainResyncInterval { get; init; } = TimeSpan.FromSeconds(30);
+}
+
+internal sealed class AffinityOptionsValidator : IValidateOptions<AffinityOptions>
+{
+    public ValidateOptionsResult Validate(string? name, AffinityOptions options)
+    {
+        var errors = new List<string>();
+        if (string.IsNullOrWhiteSpace(options.ApplicationName))
+        {
+            errors.Add(ConfigErrors.Required($"{AffinityOptions.SectionPath}:ApplicationName", "a Data Protection application name"));
+        }
+
+        if (options.KeyRingDirectory is { } directory && (directory.Trim().Length == 0 || !Path.IsPathFullyQualified(directory)))
+        {
+            errors.Add(ConfigErrors.Invalid($"{AffinityOptions.SectionPath}:KeyRingDirectory", directory, "is not an absolute directory path"));
+        }
+
+        if (options.DrainResyncInterval < TimeSpan.FromSeconds(1) || options.DrainResyncInterval > TimeSpan.FromHours(1))
+        {
+            errors.Add(ConfigErrors.Invalid($"{AffinityOptions.SectionPath}:DrainResyncInterval", options.DrainResyncInterval.ToString(), "must be between 00:00:01 and 01:00:00"));
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}

@@ -1,0 +1,59 @@
+// Decorates each of YARP's affinity failure policies (Redistribute, Return503Error, and any the user adds) to count
+// outcomes and to treat an unreadable cookie as no cookie.
+// Gap in YARP: Return503Error answers 503 to a cookie it cannot decrypt (garbage, truncated, forged, or issued with
+// another key ring), so a client could turn its own cookie into an error; here such a request is re-pinned instead.
+using Microsoft.AspNetCore.Http.Features;
+using Yarp.ReverseProxy.Model;
+using Yarp.ReverseProxy.SessionAffinity;
+
+namespace Gateway.Affinity;
+
+internal sealed class ObservedAffinityFailurePolicy(IAffinityFailurePolicy inner, AffinityMetrics metrics, ILogger<ObservedAffinityFailurePolicy> logger)
+    : IAffinityFailurePolicy
+{
+    private static readonly Task<bool> Continue = Task.FromResult(true);
+
+    public string Name => inner.Name;
+
+    public Task<bool> Handle(HttpContext context, ClusterState cluster, AffinityStatus affinityStatus)
+    {
+        // Tells the drain-aware step that this request's outcome is already counted.
+        context.Features.Set(AffinityFailureHandled.Instance);
+        if (affinityStatus == AffinityStatus.AffinityKeyExtractionFailed)
+        {
+            Log.UnreadableAffinityCookie(logger, cluster.ClusterId);
+            metrics.Outcome(cluster.ClusterId, AffinityMetrics.Redistributed);
+            return Continue;
+        }
+
+        var handled = inner.Handle(context, cluster, affinityStatus);
+        if (handled.IsCompletedSuccessfully)
+        {
+            Record(cluster.ClusterId, handled.Result);
+            return handled;
+        }
+
+        return AwaitAndRecord(handled, cluster.ClusterId);
+    }
+
+    private async Task<bool> AwaitAndRecord(Task<bool> handled, string clusterId)
+    {
+        var keepProcessing = await handled;
+        Record(clusterId, keepProcessing);
+        return keepProcessing;
+    }
+
+    private void Record(string clusterId, bool keepProcessing)
+    {
+        Log.PinnedDestinationUnavailable(logger, clusterId, inner.Name);
+        metrics.Outcome(clusterId, keepProcessing ? AffinityMetrics.Redistributed : AffinityMetrics.Failed);
+    }
+}
+
+/// <summary>Request feature: an affinity failure policy ran (its outcome is counted there).</summary>
+internal sealed class AffinityFailureHandled
+{
+    public static readonly AffinityFailureHandled Instance = new();
+
+    public static bool IsSet(IFeatureCollection features) => features.Get<AffinityFailureHandled>() is not null;
+}
