@@ -5,7 +5,7 @@ using Gateway.FunctionalTests.Infrastructure;
 
 namespace Gateway.FunctionalTests.Draining;
 
-public sealed class GracefulShutdownTests
+public sealed class GracefulShutdownTests(ITestOutputHelper output)
 {
     private static Dictionary<string, string> Shutdown(string readinessDelay, string drainTimeout) => new()
     {
@@ -80,6 +80,7 @@ public sealed class GracefulShutdownTests
         var exitCode = await gateway.WaitForExitAsync(TimeSpan.FromSeconds(2 + 10 + 10));
         await Task.WhenAll(clients).WaitAsync(TimeSpan.FromSeconds(30));
 
+        output.WriteLine($"{ok} ok ({okAfterSigterm} after SIGTERM), {closeHeaders} Connection: close, {failures.Count} failures, {upstream.ConnectionsAccepted} upstream connections, exit {exitCode}");
         Assert.Equal(0, exitCode);
         Assert.True(failures.Count == 0, $"{failures.Count} failed requests:\n{string.Join("\n", failures.Take(5))}");
         Assert.True(okAfterSigterm >= 100, $"only {okAfterSigterm} requests were served after SIGTERM (readiness delay is 2 s)");
@@ -138,11 +139,13 @@ public sealed class GracefulShutdownTests
         }
 
         Assert.NotNull(notReadyAfter);
+        output.WriteLine($"readiness 503 after {notReadyAfter.Value.TotalMilliseconds:F0} ms");
         Assert.True(notReadyAfter < TimeSpan.FromMilliseconds(100), $"readiness turned 503 after {notReadyAfter.Value.TotalMilliseconds:F0} ms");
         Assert.Equal(HttpStatusCode.OK, (await management.GetAsync("/healthz/live")).StatusCode);
 
         // Nothing in flight: exits right after the readiness delay, long before the 20 s drain timeout.
         Assert.Equal(0, await gateway.WaitForExitAsync(TimeSpan.FromSeconds(1 + 20 + 1)));
+        output.WriteLine($"exited {watch.Elapsed.TotalMilliseconds:F0} ms after SIGTERM (ReadinessDelay 1 s)");
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(1 + 3), $"took {watch.Elapsed.TotalSeconds:F1} s with nothing in flight");
     }
 

@@ -5,7 +5,7 @@ using Gateway.FunctionalTests.Infrastructure;
 
 namespace Gateway.FunctionalTests.Pooling;
 
-public sealed class ConnectionPoolTests
+public sealed class ConnectionPoolTests(ITestOutputHelper output)
 {
     private const string AdminToken = "pool-tests-admin-token-0123456789";
     private static readonly Dictionary<string, string> AdminEnv = new() { ["Gateway__Admin__Token"] = AdminToken };
@@ -26,6 +26,7 @@ public sealed class ConnectionPoolTests
         await using var gateway = await GatewayProcess.StartAsync(config.ToJson());
         var failures = await LoadAsync(gateway, clients: 32, totalRequests: 5000);
 
+        output.WriteLine($"5000 requests, 32 clients, MaxConnectionsPerServer={maxConnectionsPerServer?.ToString() ?? "unset"}: {upstream.ConnectionsAccepted} upstream connections");
         Assert.Equal(0, failures);
         Assert.Equal(5000, upstream.Requests.Count);
         Assert.InRange(upstream.ConnectionsAccepted, 1, expectedMax);
@@ -54,6 +55,7 @@ public sealed class ConnectionPoolTests
 
         var failures = await LoadForAsync(gateway, clients: 4, TimeSpan.FromSeconds(4));
 
+        output.WriteLine($"Lifetime 0.5 s, 4 s of traffic: {upstream.ConnectionsAccepted} connections opened, {upstream.Requests.Count} requests, {failures} failures");
         Assert.Equal(0, failures);
         // 4 clients need ~4 connections; over 4 s with a 0.5 s lifetime they must have been replaced several times.
         Assert.True(upstream.ConnectionsAccepted >= 8, $"only {upstream.ConnectionsAccepted} connections: lifetime did not replace them");
