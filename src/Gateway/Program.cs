@@ -1,6 +1,7 @@
 using Gateway.Configuration;
 using Gateway.Demo;
 using Gateway.Draining;
+using Gateway.Hardening;
 using Gateway.Management;
 using Gateway.Observability;
 using Gateway.Pooling;
@@ -13,6 +14,7 @@ builder.AddGatewayLogging();
 builder.Services
     .AddGatewayTelemetry()
     .AddManagement()
+    .AddHardening()
     .AddSharedState()
     .AddConnectionPools()
     .AddDraining()
@@ -24,6 +26,7 @@ if (!app.ValidateGatewayConfiguration())
     return 2;
 }
 
+app.UseHardening();
 app.UseDraining();
 app.UseRouting();
 app.MapManagementEndpoints();

@@ -1,4 +1,5 @@
 // The proxy listener's pipeline: YARP's own steps plus ours, in the order ARCHITECTURE.md describes.
+using Gateway.Hardening;
 using Gateway.Management;
 using Gateway.Pooling;
 
@@ -10,6 +11,7 @@ internal static class ProxyExtensions
     {
         app.MapReverseProxy(proxy =>
         {
+            proxy.UseDeclaredBodyLimit();
             proxy.UsePoolTracking();
             proxy.UseSessionAffinity();
             proxy.UseLoadBalancing();
