@@ -39,7 +39,7 @@ internal static class HardeningExtensions
                 loader.Endpoint(ProxyEndpointName, endpoint => endpoint.ListenOptions.Use(connectionLimit.Middleware));
             });
 
-        services.AddSingleton<Yarp.ReverseProxy.Transforms.Builder.ITransformProvider, ConnectionHeaderTransformProvider>();
+        services.AddSingleton<Yarp.ReverseProxy.Transforms.Builder.ITransformProvider, RequestHeaderCleanupProvider>();
         services.AddOptions<ForwardedHeadersOptions>().Configure<IOptions<ForwardedHeadersSettings>>(static (options, settings) =>
             ConfigureTrust(options, settings.Value));
         return services;
