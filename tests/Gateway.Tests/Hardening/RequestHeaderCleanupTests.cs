@@ -60,3 +60,23 @@ public sealed class RequestHeaderCleanupTests
         Assert.True(request.Headers.Contains("X-Kept"));
     }
 }
+
+public sealed class FuzzFoundMessagesTests
+{
+    [Fact]
+    public void ObjectWhereTextBelongs_NamesTheBlock_InsteadOfTheBindersPathlessMessage()
+    {
+        // Found by the config fuzz: "ClusterId": { "nested": 1 } made the binder say only "Cannot create instance of type 'System.String'".
+        var config = new Microsoft.Extensions.Configuration.ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["ReverseProxy:Routes:r1:ClusterId:nested"] = "1",
+            ["ReverseProxy:Routes:r1:Match:Path"] = "/x",
+            ["ReverseProxy:Clusters:c1:Destinations:d1:Address"] = "http://127.0.0.1:1/",
+        }).Build();
+        var errors = new List<string>();
+
+        Gateway.Configuration.ProxyConfigReader.Read(config, errors);
+
+        Assert.StartsWith("ReverseProxy:Routes:r1: a value in this block has the wrong shape", Assert.Single(errors));
+    }
+}
