@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using Gateway.Hardening;
 using Microsoft.AspNetCore.Http;
 using Yarp.ReverseProxy.Transforms;
