@@ -1,26 +1,15 @@
-using Gateway.Affinity;
+using Gateway;
 using Gateway.Configuration;
-using Gateway.Demo;
 using Gateway.Draining;
+using Gateway.Hardening;
 using Gateway.Management;
 using Gateway.Observability;
-using Gateway.Pooling;
 using Gateway.Proxy;
-using Gateway.RateLimiting;
-using Gateway.SharedState;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddGatewayConfiguration(args);
 builder.AddGatewayLogging();
-builder.Services
-    .AddGatewayTelemetry()
-    .AddManagement()
-    .AddSharedState()
-    .AddConnectionPools()
-    .AddAffinity()
-    .AddDraining()
-    .AddRateLimiting()
-    .AddDemoUpstreams();
+builder.Services.AddGatewayFeatures();
 
 var app = builder.Build();
 if (!app.ValidateGatewayConfiguration())
@@ -28,6 +17,7 @@ if (!app.ValidateGatewayConfiguration())
     return 2;
 }
 
+app.UseHardening();
 app.UseDraining();
 app.UseRouting();
 app.UseRateLimiter();

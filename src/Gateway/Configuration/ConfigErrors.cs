@@ -11,7 +11,13 @@ internal static partial class ConfigErrors
     public static string Required(string path, string what) => $"{path}: {what} is required";
 
     /// <summary>The binder names the path and type; we add the value and how to write it correctly.</summary>
-    public static string FromBinder(InvalidOperationException ex, IConfiguration config)
+    public static string FromBinder(InvalidOperationException ex, IConfiguration config) => FromBinder(ex, config, sectionPath: null);
+
+    /// <summary>
+    /// As above; when the binder names no path (e.g. an object or array where text belongs: "Cannot create instance
+    /// of type 'System.String'"), the message starts with <paramref name="sectionPath"/>, the block being bound.
+    /// </summary>
+    public static string FromBinder(InvalidOperationException ex, IConfiguration config, string? sectionPath)
     {
         for (Exception? current = ex; current is not null; current = current.InnerException)
         {
@@ -24,7 +30,9 @@ internal static partial class ConfigErrors
             }
         }
 
-        return ex.Message;
+        return sectionPath is null
+            ? ex.Message
+            : $"{sectionPath}: a value in this block has the wrong shape (an object or array where a single value belongs?): {ex.Message}";
     }
 
     public static string Expectation(string typeName)

@@ -114,6 +114,9 @@ internal sealed class GatewayConfigStore : IHostedService, IDisposable
         }
     }
 
+    /// <summary>Validates <paramref name="content"/> exactly as a reload would, without applying it (the config fuzz tests use this).</summary>
+    internal IReadOnlyList<string> ValidateCandidate(ConfigFileContent content) => Validate(content).Errors;
+
     private (ProxySnapshot? Snapshot, List<string> Errors) Validate(ConfigFileContent content)
     {
         var errors = new List<string>();

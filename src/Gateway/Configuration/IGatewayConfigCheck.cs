@@ -22,7 +22,7 @@ internal sealed class OptionsConfigCheck<TOptions>(string sectionPath, IEnumerab
         }
         catch (InvalidOperationException ex)
         {
-            errors.Add(ConfigErrors.FromBinder(ex, candidate));
+            errors.Add(ConfigErrors.FromBinder(ex, candidate, sectionPath));
             return;
         }
 

@@ -87,7 +87,7 @@ internal static class ProxyConfigReader
         }
         catch (InvalidOperationException ex)
         {
-            errors.Add(ConfigErrors.FromBinder(ex, config));
+            errors.Add(ConfigErrors.FromBinder(ex, config, section.Path));
             return null;
         }
     }

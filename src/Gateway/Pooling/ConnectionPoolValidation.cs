@@ -73,7 +73,7 @@ internal sealed class ClusterConnectionPoolCheck : IGatewayConfigCheck
             }
             catch (InvalidOperationException ex)
             {
-                errors.Add(ConfigErrors.FromBinder(ex, candidate));
+                errors.Add(ConfigErrors.FromBinder(ex, candidate, block.Path));
             }
         }
     }

@@ -1,5 +1,6 @@
 // The proxy listener's pipeline: YARP's own steps plus ours, in the order ARCHITECTURE.md describes.
 using Gateway.Affinity;
+using Gateway.Hardening;
 using Gateway.Management;
 using Gateway.Observability;
 using Gateway.Pooling;
@@ -13,6 +14,7 @@ internal static class ProxyExtensions
         app.MapReverseProxy(proxy =>
         {
             proxy.UseProxyMetrics();
+            proxy.UseDeclaredBodyLimit();
             proxy.UsePoolTracking();
             proxy.UseSessionAffinity();
             proxy.UseDrainAwareAffinity();

@@ -1,0 +1,37 @@
+// Answers 413 before anything is forwarded when the declared Content-Length exceeds the body limit.
+// Gap: Kestrel enforces MaxRequestBodySize only when the body is read, which YARP does after it has already sent
+// the request head upstream; the upstream then sees a request that is cut off. Runs in the proxy pipeline before
+// YARP's own limits step, so it resolves the route's MaxRequestBodySize (-1: unlimited) the same way.
+using Microsoft.AspNetCore.Http.Features;
+
+namespace Gateway.Hardening;
+
+internal static class DeclaredBodyLimit
+{
+    public static IReverseProxyApplicationBuilder UseDeclaredBodyLimit(this IReverseProxyApplicationBuilder proxy)
+    {
+        proxy.Use(static (context, next) =>
+        {
+            if (context.Request.ContentLength is { } length && length > 0 && length > Limit(context))
+            {
+                context.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
+                context.Response.Headers.Connection = "close";
+                return Task.CompletedTask;
+            }
+
+            return next();
+        });
+        return proxy;
+    }
+
+    private static long Limit(HttpContext context)
+    {
+        var route = context.GetReverseProxyFeature().Route.Config.MaxRequestBodySize;
+        if (route is { } routeLimit)
+        {
+            return routeLimit < 0 ? long.MaxValue : routeLimit;
+        }
+
+        return context.Features.Get<IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize ?? long.MaxValue;
+    }
+}
