@@ -82,7 +82,7 @@ public class GatewayPathBenchmarks
     public Task ListenerPolicy() => _policy.ApplyAsync(_context, _candidates);
 
     /// <summary>The minimal IReverseProxyApplicationBuilder MapReverseProxy hands to its lambda.</summary>
-    private sealed class ProxyAppBuilder(IApplicationBuilder inner) : Yarp.ReverseProxy.IReverseProxyApplicationBuilder
+    private sealed class ProxyAppBuilder(IApplicationBuilder inner) : IReverseProxyApplicationBuilder
     {
         public IServiceProvider ApplicationServices { get => inner.ApplicationServices; set => inner.ApplicationServices = value; }
         public Microsoft.AspNetCore.Http.Features.IFeatureCollection ServerFeatures => inner.ServerFeatures;

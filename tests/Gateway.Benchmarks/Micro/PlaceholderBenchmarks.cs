@@ -23,6 +23,7 @@ public class PlaceholderBenchmarks
     private bool[] _draining = null!;
     private int _next;
     private PartitionedRateLimiter<HttpContext> _limiter = null!;
+    private PartitionedRateLimiter<HttpContext> _cachedPartitionLimiter = null!;
     private DefaultHttpContext _context = null!;
 
     [GlobalSetup]
@@ -50,6 +51,11 @@ public class PlaceholderBenchmarks
         // gateway's Local fallback is this with FixedWindow partitions keyed by route.
         _limiter = PartitionedRateLimiter.Create<HttpContext, string>(static _ => RateLimitPartition.GetFixedWindowLimiter(
             "bench", static _ => new FixedWindowRateLimiterOptions { PermitLimit = int.MaxValue, Window = TimeSpan.FromSeconds(1), QueueLimit = 0 }));
+        // Same limiter, but the partition built once: GetFixedWindowLimiter wraps its factory in a new closure on
+        // every call, so a partitioner that calls it per request allocates; one that returns a cached partition does not.
+        var partition = RateLimitPartition.GetFixedWindowLimiter(
+            "bench", static _ => new FixedWindowRateLimiterOptions { PermitLimit = int.MaxValue, Window = TimeSpan.FromSeconds(1), QueueLimit = 0 });
+        _cachedPartitionLimiter = PartitionedRateLimiter.Create<HttpContext, string>(_ => partition);
         _context = new DefaultHttpContext();
     }
 
@@ -59,6 +65,7 @@ public class PlaceholderBenchmarks
         _provider.Dispose();
         _meter.Dispose();
         _limiter.Dispose();
+        _cachedPartitionLimiter.Dispose();
     }
 
     /// <summary>TODO(integrator): replace with the drain-aware destination choice from Affinity/ once merged.</summary>
@@ -101,6 +108,14 @@ public class PlaceholderBenchmarks
     public bool RateLimitDecision()
     {
         using var lease = _limiter.AttemptAcquire(_context);
+        return lease.IsAcquired;
+    }
+
+    /// <summary>TODO(integrator): as above; shows the allocation-free way to write the partitioner.</summary>
+    [Benchmark(Description = "PLACEHOLDER rate-limit decision (local FixedWindow, cached partition)")]
+    public bool RateLimitDecisionCachedPartition()
+    {
+        using var lease = _cachedPartitionLimiter.AttemptAcquire(_context);
         return lease.IsAcquired;
     }
 
