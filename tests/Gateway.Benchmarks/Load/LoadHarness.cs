@@ -213,6 +213,8 @@ internal sealed class HarnessOptions
         "InlineCompletions=1:DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1",
         "ActivityPropagation=0:DOTNET_SYSTEM_NET_HTTP_ENABLEACTIVITYPROPAGATION=0",
         "GCgen0size=64MB:DOTNET_GCgen0size=0x4000000",
+        // Until Gateway:Telemetry:Metrics exists: the OpenTelemetry SDK's own off switch detaches every listener.
+        "metrics-off(OTEL_SDK_DISABLED):OTEL_SDK_DISABLED=true",
     ];
 
     public static HarnessOptions Parse(string[] args)
