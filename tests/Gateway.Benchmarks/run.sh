@@ -3,7 +3,7 @@
 # direct / nginx / HAProxy / gateway (minimal, full, metrics off) / plain YARP / naive forwarder, in two placements.
 #   tests/Gateway.Benchmarks/run.sh                 # the comparison (~13 min)
 #   tests/Gateway.Benchmarks/run.sh --knobs         # A/B of runtime settings on the minimal gateway
-#   tests/Gateway.Benchmarks/run.sh micro [--filter '*Drain*']   # BenchmarkDotNet micro-benchmarks
+#   tests/Gateway.Benchmarks/run.sh micro [--filter '*Drain*']   # BenchmarkDotNet micro-benchmarks (all when no args)
 # Options for load runs: --rounds N --duration S --warmup S --connections N --placements unpinned,pinned
 #   --only gateway-minimal,nginx   --knob "label:ENV=V;ENV2=V2" (repeatable, with --knobs)
 # Results: benchmark-results/results-<date>.md (gitignored).
@@ -29,6 +29,7 @@ bench=tests/Gateway.Benchmarks/bin/Release/net10.0/Gateway.Benchmarks.dll
 
 if [ "${1:-}" = "micro" ]; then
   shift
-  exec dotnet "$bench" micro --filter "${@:-*}"
+  if [ $# -eq 0 ]; then set -- --filter '*'; fi
+  exec dotnet "$bench" micro "$@"
 fi
 exec dotnet "$bench" load --gateway src/Gateway/bin/Release/net10.0/Gateway.dll "$@"
