@@ -1,0 +1,266 @@
+// One interleaved wrk run over every target, in two placements (unpinned; proxy on one core), medians of >= 3 rounds.
+// Prints a markdown table per placement and writes it to benchmark-results/results-<date>.md.
+using System.Globalization;
+using System.Net.Http;
+using System.Text;
+
+namespace Gateway.Benchmarks.Load;
+
+internal static class LoadHarness
+{
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var o = HarnessOptions.Parse(args);
+        var work = Directory.CreateTempSubdirectory("gateway-bench-").FullName;
+        var report = new StringBuilder();
+        var started = DateTime.Now;
+        report.AppendLine(CultureInfo.InvariantCulture, $"# Gateway load benchmark ({started:yyyy-MM-dd HH:mm}, {Environment.ProcessorCount} cores, mode {(o.Knobs ? "knobs" : "targets")})");
+        report.AppendLine();
+        report.AppendLine(CultureInfo.InvariantCulture, $"wrk -t{o.Threads} -c{o.Connections} -d{o.Duration}s (after a {o.Warmup}s warmup, doubled in round 1), {o.Rounds} interleaved rounds, medians. 64-byte responses from nginx on loopback.");
+        report.AppendLine("Shared, noisy machine: compare ratios measured side by side, not absolute figures across runs.");
+        report.AppendLine();
+
+        foreach (var placement in o.Placements)
+        {
+            var targets = o.Knobs ? Target.Knobs(o) : Target.All(o);
+            if (o.Only.Count > 0)
+            {
+                targets = targets.Where(t => t.Name == "direct" || o.Only.Contains(t.Name)).ToList();
+            }
+
+            Console.WriteLine($"== placement: {placement} ==");
+            var table = await RunPlacementAsync(o, placement, targets, work);
+            report.AppendLine(table);
+            Console.WriteLine(table);
+        }
+
+        report.AppendLine(CultureInfo.InvariantCulture, $"Run took {(DateTime.Now - started).TotalMinutes:F1} min.");
+        Directory.CreateDirectory(o.OutDir);
+        var file = Path.Combine(o.OutDir, $"results-{started:yyyyMMdd-HHmmss}{(o.Knobs ? "-knobs" : "")}.md");
+        await File.WriteAllTextAsync(file, report.ToString());
+        Console.WriteLine($"written: {file}");
+        return 0;
+    }
+
+    private static async Task<string> RunPlacementAsync(HarnessOptions o, string placement, List<Target> targets, string work)
+    {
+        var pinned = placement == "pinned";
+        var sideCpu = pinned ? "0" : null;
+        var proxyCpu = pinned ? "1" : null;
+        var cores = pinned ? 1 : Environment.ProcessorCount;
+
+        var upstreamPort = Proc.FreePort();
+        var statusPort = Proc.FreePort();
+        var upstreamConf = Path.Combine(work, $"upstream-{placement}.conf");
+        await File.WriteAllTextAsync(upstreamConf, Servers.UpstreamNginx(work, upstreamPort, statusPort));
+        using var upstream = Proc.Start("nginx", ["-p", work, "-e", Path.Combine(work, "upstream-error.log"), "-c", upstreamConf], sideCpu);
+        var redisPort = Proc.FreePort();
+        using var redis = Proc.Start("redis-server", ["--port", redisPort.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], sideCpu);
+        var stub = new StubStatus(statusPort);
+        await Http.WaitOkAsync($"http://127.0.0.1:{upstreamPort}/", upstream, TimeSpan.FromSeconds(20));
+
+        var ctx = new TargetContext(work, placement, upstreamPort, redisPort, proxyCpu, cores, o);
+        var running = new List<RunningTarget>();
+        try
+        {
+            foreach (var t in targets)
+            {
+                running.Add(await t.StartAsync(ctx));
+                Console.WriteLine($"  {t.Name}: {running[^1].NotAvailable ?? "ready"}");
+            }
+
+            for (var round = 0; round < o.Rounds; round++)
+            {
+                // Each round starts one target later, so no target always runs first (load on a shared box drifts).
+                for (var k = 0; k < running.Count; k++)
+                {
+                    var r = running[(k + round) % running.Count];
+                    if (r.NotAvailable is not null || r.Failed is not null)
+                    {
+                        continue;
+                    }
+
+                    if (r.Proc is { HasExited: true })
+                    {
+                        r.Failed = "process exited: " + Tail(r.Proc.Output);
+                        continue;
+                    }
+
+                    var accepts0 = await stub.AcceptsAsync();
+                    var warm = await Wrk.RunAsync(r.Url, o.Threads, o.Connections, round == 0 ? o.Warmup * 2 : o.Warmup, r.Headers, sideCpu);
+                    var cpu0 = r.Proc?.CpuMicros() ?? 0;
+                    var m = await Wrk.RunAsync(r.Url, o.Threads, o.Connections, o.Duration, r.Headers, sideCpu);
+                    var cpu1 = r.Proc?.CpuMicros() ?? 0;
+                    var accepts1 = await stub.AcceptsAsync();
+                    m.CpuMicrosPerRequest = r.Proc is null || m.Requests == 0 ? double.NaN : (cpu1 - cpu0) / (double)m.Requests;
+                    // The second stub_status request's own connection is counted too.
+                    m.UpstreamConnections = accepts1 - accepts0 - 1;
+                    m.RequestsIncludingWarmup = warm.Requests + m.Requests;
+                    r.Samples.Add(m);
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"  round {round + 1} {r.Target.Name,-24} {m.RequestsPerSecond,9:F0} req/s  p99 {m.P99Ms,7:F2} ms  cpu {m.CpuMicrosPerRequest,6:F1} us/req  upstream conns {m.UpstreamConnections}  errors {m.Errors}"));
+                }
+            }
+
+            foreach (var r in running)
+            {
+                r.PeakRssMb = r.Proc?.PeakRssMb() ?? double.NaN;
+            }
+
+            return Report.Table(placement, pinned, running, o);
+        }
+        finally
+        {
+            foreach (var r in running)
+            {
+                r.Proc?.Dispose();
+            }
+        }
+    }
+
+    internal static string Tail(string output)
+    {
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        return string.Join(" | ", lines.Skip(Math.Max(0, lines.Length - 3))).Replace("|", "/", StringComparison.Ordinal);
+    }
+
+    private sealed class StubStatus(int port)
+    {
+        private static readonly HttpClient Client = new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.Zero });
+
+        // "Active connections: 1 \nserver accepts handled requests\n 12 12 30 \n..."
+        public async Task<long> AcceptsAsync()
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, $"http://127.0.0.1:{port}/");
+            request.Headers.ConnectionClose = true;
+            using var response = await Client.SendAsync(request);
+            var text = await response.Content.ReadAsStringAsync();
+            var lines = text.Split('\n');
+            return long.Parse(lines[2].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
+        }
+    }
+}
+
+internal static class Http
+{
+    private static readonly HttpClient Client = new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.Zero }) { Timeout = TimeSpan.FromSeconds(5) };
+
+    public static async Task<HttpResponseMessage?> TryGetAsync(string url)
+    {
+        try
+        {
+            return await Client.GetAsync(url);
+        }
+        catch (HttpRequestException)
+        {
+            return null;
+        }
+        catch (TaskCanceledException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Polls until a 200, the process exits, or the deadline; returns null when OK, else why not.</summary>
+    public static async Task<string?> WaitOkAsync(string url, Proc? proc, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (proc is { HasExited: true })
+            {
+                await Task.Delay(200);
+                return "exited at start: " + LoadHarness.Tail(proc.Output);
+            }
+
+            using var response = await TryGetAsync(url);
+            if (response is { IsSuccessStatusCode: true })
+            {
+                return null;
+            }
+
+            await Task.Delay(200);
+        }
+
+        return $"not ready after {timeout.TotalSeconds}s: " + LoadHarness.Tail(proc?.Output ?? "");
+    }
+}
+
+internal sealed class HarnessOptions
+{
+    public int Rounds { get; set; } = 3;
+    public int Duration { get; set; } = 10;
+    public int Warmup { get; set; } = 3;
+    public int Connections { get; set; } = 64;
+    public int Threads { get; set; } = 2;
+    public bool Knobs { get; set; }
+    public List<string> Placements { get; set; } = ["unpinned", "pinned"];
+    public HashSet<string> Only { get; } = [];
+    public string OutDir { get; set; } = "benchmark-results";
+    public string GatewayDll { get; set; } = "src/Gateway/bin/Release/net10.0/Gateway.dll";
+    public string BenchDll { get; set; } = typeof(HarnessOptions).Assembly.Location;
+
+    /// <summary>--knobs variants: label and env overrides; --knob "label:K=V;K2=V2" replaces the default list.</summary>
+    public List<(string Label, Dictionary<string, string> Env)> KnobVariants { get; } = [];
+
+    /// <summary>Each variant flips one setting away from what the project ships, so "shipped" vs it is the before/after.</summary>
+    private static readonly string[] DefaultKnobs =
+    [
+        "shipped:",
+        "gcServer=1:DOTNET_gcServer=1",
+        "gcConcurrent=1:DOTNET_gcConcurrent=1",
+        "UnfairSemaphoreSpinLimit=0:DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0",
+        "InlineCompletions=1:DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1",
+        "ActivityPropagation=0:DOTNET_SYSTEM_NET_HTTP_ENABLEACTIVITYPROPAGATION=0",
+        "GCgen0size=64MB:DOTNET_GCgen0size=0x4000000",
+        // Until Gateway:Telemetry:Metrics exists: the OpenTelemetry SDK's own off switch detaches every listener.
+        "metrics-off(OTEL_SDK_DISABLED):OTEL_SDK_DISABLED=true",
+    ];
+
+    public static HarnessOptions Parse(string[] args)
+    {
+        var o = new HarnessOptions();
+        for (var i = 0; i < args.Length; i++)
+        {
+            string Next() => args[++i];
+            switch (args[i])
+            {
+                case "--rounds": o.Rounds = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--duration": o.Duration = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--warmup": o.Warmup = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--connections": o.Connections = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--threads": o.Threads = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--knobs": o.Knobs = true; break;
+                case "--placements": o.Placements = Next().Split(',').ToList(); break;
+                case "--only": foreach (var n in Next().Split(',')) { o.Only.Add(n); } break;
+                case "--out": o.OutDir = Next(); break;
+                case "--gateway": o.GatewayDll = Next(); break;
+                case "--knob": o.KnobVariants.Add(ParseKnob(Next())); break;
+                default: throw new ArgumentException($"unknown option {args[i]}");
+            }
+        }
+
+        if (o.KnobVariants.Count == 0)
+        {
+            foreach (var k in DefaultKnobs)
+            {
+                o.KnobVariants.Add(ParseKnob(k));
+            }
+        }
+
+        return o;
+    }
+
+    private static (string, Dictionary<string, string>) ParseKnob(string spec)
+    {
+        var colon = spec.IndexOf(':', StringComparison.Ordinal);
+        var env = new Dictionary<string, string>();
+        foreach (var pair in spec[(colon + 1)..].Split(';', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var eq = pair.IndexOf('=', StringComparison.Ordinal);
+            env[pair[..eq]] = pair[(eq + 1)..];
+        }
+
+        return (spec[..colon], env);
+    }
+}

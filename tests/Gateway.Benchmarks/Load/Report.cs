@@ -1,0 +1,110 @@
+// Medians per target, one markdown table per placement, then the issue 11 targets as pass/miss lines.
+using System.Globalization;
+using System.Text;
+
+namespace Gateway.Benchmarks.Load;
+
+internal static class Report
+{
+    public static string Table(string placement, bool pinned, List<RunningTarget> running, HarnessOptions o)
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine(pinned
+            ? "## Placement: pinned (proxy `taskset -c 1`, wrk + upstream + redis `taskset -c 0`: the 1-CPU pod)"
+            : "## Placement: unpinned (everything shares both cores)");
+        sb.AppendLine();
+        sb.AppendLine("| target | req/s (min-max) | vs direct | vs nginx | p50 ms | p99 ms | proxy CPU us/req | upstream conns opened | per 100k req | req/upstream conn | peak RSS MB | errors |");
+        sb.AppendLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+
+        var direct = Find(running, "direct");
+        var nginx = Find(running, "nginx");
+        foreach (var r in running)
+        {
+            if (r.NotAvailable is not null || r.Failed is not null || r.Samples.Count == 0)
+            {
+                sb.AppendLine(Inv($"| {r.Target.Name} | {r.NotAvailable ?? r.Failed ?? "no samples"} | | | | | | | | | | |"));
+                continue;
+            }
+
+            var rps = Median(r, s => s.RequestsPerSecond);
+            var conns = Median(r, s => s.UpstreamConnections);
+            var per100k = Median(r, s => s.RequestsIncludingWarmup == 0 ? double.NaN : s.UpstreamConnections * 100_000.0 / s.RequestsIncludingWarmup);
+            var perConn = Median(r, s => s.UpstreamConnections <= 0 ? double.PositiveInfinity : s.RequestsIncludingWarmup / (double)s.UpstreamConnections);
+            sb.AppendLine(Inv($"| {r.Target.Name} | {rps:F0} ({r.Samples.Min(s => s.RequestsPerSecond):F0}-{r.Samples.Max(s => s.RequestsPerSecond):F0}) | {Ratio(rps, direct is null ? double.NaN : Median(direct, s => s.RequestsPerSecond))} | {Ratio(rps, nginx is null ? double.NaN : Median(nginx, s => s.RequestsPerSecond))} | {Median(r, s => s.P50Ms):F2} | {Median(r, s => s.P99Ms):F2} | {Num(Median(r, s => s.CpuMicrosPerRequest))} | {conns:F0} | {per100k:F1} | {(double.IsInfinity(perConn) ? "all reused" : perConn.ToString("F0", CultureInfo.InvariantCulture))} | {Num(r.PeakRssMb)} | {r.Samples.Sum(s => s.Errors)} |"));
+        }
+
+        sb.AppendLine();
+        foreach (var r in running)
+        {
+            sb.AppendLine(Inv($"- `{r.Target.Name}`: {r.Target.Description}"));
+        }
+
+        sb.AppendLine();
+        if (!o.Knobs)
+        {
+            Targets(sb, running, o);
+        }
+
+        return sb.ToString();
+    }
+
+    private static void Targets(StringBuilder sb, List<RunningTarget> running, HarnessOptions o)
+    {
+        var nginx = Find(running, "nginx");
+        var min = Find(running, "gateway-minimal");
+        var full = Find(running, "gateway-full");
+        var yarp = Find(running, "plain-yarp");
+        var off = Find(running, "gateway-metrics-off");
+        var naive = Find(running, "naive");
+        sb.AppendLine("Targets (issue 11):");
+        Check(sb, "gateway-minimal req/s >= nginx", min, nginx, (a, b) => Rps(a) / Rps(b), r => r >= 1.0, "x nginx");
+        Check(sb, "gateway-minimal CPU/request <= 1.5x nginx", min, nginx, (a, b) => Cpu(a) / Cpu(b), r => r <= 1.5, "x nginx");
+        Check(sb, "gateway-full req/s >= 0.9x gateway-minimal", full, min, (a, b) => Rps(a) / Rps(b), r => r >= 0.9, "x minimal");
+        Check(sb, "gateway-minimal req/s >= plain-yarp", min, yarp, (a, b) => Rps(a) / Rps(b), r => r >= 1.0, "x plain YARP");
+        Check(sb, "gateway-minimal p99 <= 1.2x nginx p99", min, nginx, (a, b) => Median(a, s => s.P99Ms) / Median(b, s => s.P99Ms), r => r <= 1.2, "x nginx p99");
+        Check(sb, Inv($"gateway-minimal upstream conns per 100k requests <= {o.Connections}"), min, min,
+            (a, _) => Median(a, s => s.UpstreamConnections * 100_000.0 / Math.Max(1, s.RequestsIncludingWarmup)), r => r <= o.Connections, "");
+        Check(sb, "gateway-minimal peak RSS <= 150 MB", min, min, (a, _) => a.PeakRssMb, r => r <= 150, "MB");
+        Check(sb, "gateway-full peak RSS <= 150 MB", full, full, (a, _) => a.PeakRssMb, r => r <= 150, "MB");
+        Check(sb, "metrics on/off: gateway-minimal req/s vs gateway-metrics-off (issue 6)", min, off, (a, b) => Rps(a) / Rps(b), _ => true, "x metrics-off");
+        Check(sb, "pooling (issue 3): gateway-minimal req/s vs naive client-per-request", min, naive, (a, b) => Rps(a) / Rps(b), _ => true, "x naive");
+        sb.AppendLine();
+    }
+
+    private static void Check(StringBuilder sb, string what, RunningTarget? a, RunningTarget? b, Func<RunningTarget, RunningTarget, double> value, Func<double, bool> ok, string unit)
+    {
+        if (!Usable(a) || !Usable(b))
+        {
+            sb.AppendLine(Inv($"- n/a: {what} (target not measured)"));
+            return;
+        }
+
+        var v = value(a!, b!);
+        sb.AppendLine(Inv($"- {(ok(v) ? "met" : "MISSED")}: {what}: {v:F2} {unit}"));
+    }
+
+    private static bool Usable(RunningTarget? r) => r is not null && r.NotAvailable is null && r.Failed is null && r.Samples.Count > 0;
+
+    private static double Rps(RunningTarget r) => Median(r, s => s.RequestsPerSecond);
+
+    private static double Cpu(RunningTarget r) => Median(r, s => s.CpuMicrosPerRequest);
+
+    private static RunningTarget? Find(List<RunningTarget> running, string name) => running.Find(r => r.Target.Name == name);
+
+    internal static double Median(RunningTarget r, Func<WrkResult, double> f)
+    {
+        var values = r.Samples.Select(f).Where(v => !double.IsNaN(v)).OrderBy(v => v).ToArray();
+        if (values.Length == 0)
+        {
+            return double.NaN;
+        }
+
+        return values.Length % 2 == 1 ? values[values.Length / 2] : (values[values.Length / 2 - 1] + values[values.Length / 2]) / 2;
+    }
+
+    private static string Ratio(double a, double b) => double.IsNaN(a) || double.IsNaN(b) || b == 0 ? "-" : Inv($"{a / b:F2}");
+
+    private static string Num(double v) => double.IsNaN(v) ? "-" : Inv($"{v:F1}");
+
+    private static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+}

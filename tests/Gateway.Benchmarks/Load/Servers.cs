@@ -1,0 +1,108 @@
+// Config files for the fixed upstream (nginx, 64-byte body, stub_status for counting accepted connections),
+// nginx and HAProxy as keep-alive reverse proxies, and the gateway / plain YARP JSON configs.
+namespace Gateway.Benchmarks.Load;
+
+internal static class Servers
+{
+    /// <summary>Exactly 64 bytes.</summary>
+    public const string Body = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde\n";
+
+    // keepalive_requests defaults to 1000 in nginx: raised everywhere so nobody's connections are cut every 1000 requests.
+    public static string UpstreamNginx(string dir, int port, int statusPort) => $$"""
+        worker_processes 1;
+        daemon off;
+        pid {{dir}}/upstream.pid;
+        error_log {{dir}}/upstream-error.log warn;
+        events { worker_connections 8192; }
+        http {
+          access_log off;
+          keepalive_requests 100000000;
+          keepalive_timeout 300s;
+          server {
+            listen 127.0.0.1:{{port}} backlog=4096;
+            location / { default_type text/plain; return 200 "{{Body.TrimEnd('\n')}}\n"; }
+          }
+          server {
+            listen 127.0.0.1:{{statusPort}};
+            location / { stub_status; }
+          }
+        }
+        """;
+
+    public static string ProxyNginx(string dir, int port, int upstreamPort, int workers) => $$"""
+        worker_processes {{workers}};
+        daemon off;
+        pid {{dir}}/proxy.pid;
+        error_log {{dir}}/proxy-error.log warn;
+        events { worker_connections 8192; }
+        http {
+          access_log off;
+          keepalive_requests 100000000;
+          keepalive_timeout 300s;
+          upstream up {
+            server 127.0.0.1:{{upstreamPort}};
+            keepalive 64;
+            keepalive_requests 100000000;
+          }
+          server {
+            listen 127.0.0.1:{{port}} backlog=4096;
+            location / {
+              proxy_pass http://up;
+              proxy_http_version 1.1;
+              proxy_set_header Connection "";
+            }
+          }
+        }
+        """;
+
+    public static string Haproxy(int port, int upstreamPort, int threads) => $$"""
+        global
+          nbthread {{threads}}
+          maxconn 8192
+        defaults
+          mode http
+          option http-keep-alive
+          http-reuse always
+          timeout connect 5s
+          timeout client 60s
+          timeout server 60s
+        frontend fe
+          bind 127.0.0.1:{{port}}
+          default_backend be
+        backend be
+          server up 127.0.0.1:{{upstreamPort}}
+
+        """;
+
+    public static string GatewayMinimal(int upstreamPort) => $$"""
+        {
+          "ReverseProxy": {
+            "Routes": { "bench": { "ClusterId": "bench", "Match": { "Path": "{**catch-all}" } } },
+            "Clusters": { "bench": { "Destinations": { "d1": { "Address": "http://127.0.0.1:{{upstreamPort}}/" } } } }
+          }
+        }
+        """;
+
+    /// <summary>Every per-request feature on, with the contract keys of ARCHITECTURE.md (limits far above the load).</summary>
+    public static string GatewayFull(int upstreamPort, int redisPort) => $$"""
+        {
+          "Gateway": {
+            "Redis": { "Configuration": "127.0.0.1:{{redisPort}}" },
+            "RateLimiting": {
+              "Policies": {
+                "bench": { "Algorithm": "FixedWindow", "PermitLimit": 1000000000, "Window": "00:00:01", "PartitionBy": "Route", "FailureMode": "Local" }
+              }
+            }
+          },
+          "ReverseProxy": {
+            "Routes": { "bench": { "ClusterId": "bench", "RateLimiterPolicy": "bench", "Match": { "Path": "{**catch-all}" } } },
+            "Clusters": {
+              "bench": {
+                "SessionAffinity": { "Enabled": true, "AffinityKeyName": "bench-affinity" },
+                "Destinations": { "d1": { "Address": "http://127.0.0.1:{{upstreamPort}}/" } }
+              }
+            }
+          }
+        }
+        """;
+}

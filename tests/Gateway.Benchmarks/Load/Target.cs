@@ -1,0 +1,152 @@
+// The things measured: the upstream itself, nginx, HAProxy, the gateway (minimal, full features, metrics off),
+// plain YARP and the naive client-per-request forwarder; or, in --knobs mode, the gateway under runtime settings.
+using System.Globalization;
+
+namespace Gateway.Benchmarks.Load;
+
+internal sealed record TargetContext(string Work, string Placement, int UpstreamPort, int RedisPort, string? ProxyCpu, int Cores, HarnessOptions Options);
+
+internal sealed class RunningTarget(Target target, string url, Proc? proc)
+{
+    public Target Target { get; } = target;
+    public string Url { get; } = url;
+    public Proc? Proc { get; } = proc;
+    public string? NotAvailable { get; set; }
+    public string? Failed { get; set; }
+    public List<string> Headers { get; } = [];
+    public List<WrkResult> Samples { get; } = [];
+    public double PeakRssMb { get; set; } = double.NaN;
+    public string ManagementUrl { get; init; } = "";
+}
+
+internal sealed class Target(string name, string description, Func<TargetContext, Target, Task<RunningTarget>> start)
+{
+    public string Name { get; } = name;
+    public string Description { get; } = description;
+
+    public Task<RunningTarget> StartAsync(TargetContext ctx) => start(ctx, this);
+
+    public static List<Target> All(HarnessOptions o) =>
+    [
+        new("direct", "wrk straight to the upstream (the limit)", (ctx, t) =>
+            Task.FromResult(new RunningTarget(t, $"http://127.0.0.1:{ctx.UpstreamPort}/", null))),
+        new("nginx", "nginx reverse proxy, upstream keepalive 64, one worker per core", StartNginxAsync),
+        new("haproxy", "HAProxy, http-reuse always, one thread per core", StartHaproxyAsync),
+        Gateway("gateway-minimal", "the gateway, one route, one destination", (ctx) => Servers.GatewayMinimal(ctx.UpstreamPort), []),
+        Gateway("gateway-full", "metrics + affinity (cookie sent) + Redis rate limit", (ctx) => Servers.GatewayFull(ctx.UpstreamPort, ctx.RedisPort), []),
+        Gateway("gateway-metrics-off", "minimal with Gateway__Telemetry__Metrics=false", (ctx) => Servers.GatewayMinimal(ctx.UpstreamPort),
+            new() { ["Gateway__Telemetry__Metrics"] = "false" }),
+        new("plain-yarp", "AddReverseProxy().LoadFromConfig, runtime defaults", (ctx, t) =>
+            StartDotnetAsync(ctx, t, ctx.Options.BenchDll, ["yarp", "--config", WriteConfig(ctx, t, Servers.GatewayMinimal(ctx.UpstreamPort))], [])),
+        new("naive", "new HttpClient + handler per request (issue 3)", (ctx, t) =>
+            StartDotnetAsync(ctx, t, ctx.Options.BenchDll, ["naive", "--upstream", $"http://127.0.0.1:{ctx.UpstreamPort}/"], [])),
+    ];
+
+    /// <summary>The minimal gateway under runtime settings to A/B; "shipped" is the project's runtimeconfig as built.</summary>
+    public static List<Target> Knobs(HarnessOptions o)
+    {
+        var list = new List<Target>
+        {
+            new("direct", "wrk straight to the upstream (the limit)", (ctx, t) =>
+                Task.FromResult(new RunningTarget(t, $"http://127.0.0.1:{ctx.UpstreamPort}/", null))),
+            new("nginx", "nginx reverse proxy (reference)", StartNginxAsync),
+        };
+        foreach (var (label, env) in o.KnobVariants)
+        {
+            list.Add(Gateway("gw " + label, string.Join(' ', env.Select(kv => $"{kv.Key}={kv.Value}")), ctx => Servers.GatewayMinimal(ctx.UpstreamPort), env));
+        }
+
+        return list;
+    }
+
+    private static Target Gateway(string name, string description, Func<TargetContext, string> config, Dictionary<string, string> env) =>
+        new(name, description, async (ctx, t) =>
+        {
+            var r = await StartDotnetAsync(ctx, t, ctx.Options.GatewayDll, ["--config", WriteConfig(ctx, t, config(ctx))], env);
+            if (r.NotAvailable is null && env.ContainsKey("Gateway__Telemetry__Metrics"))
+            {
+                // An unknown key is silently ignored by configuration: only count "metrics off" if /metrics says so.
+                using var metrics = await Http.TryGetAsync(r.ManagementUrl + "/metrics");
+                if (metrics is { IsSuccessStatusCode: true } && (await metrics.Content.ReadAsStringAsync()).Contains("# TYPE", StringComparison.Ordinal))
+                {
+                    r.NotAvailable = "n/a: Gateway:Telemetry:Metrics switch not in this build (/metrics still exports)";
+                }
+            }
+
+            if (r.NotAvailable is null)
+            {
+                // Affinity: send the cookie the gateway hands out, as a returning client does (steady state).
+                using var probe = await Http.TryGetAsync(r.Url);
+                if (probe is not null && probe.Headers.TryGetValues("Set-Cookie", out var cookies))
+                {
+                    foreach (var c in cookies)
+                    {
+                        r.Headers.Add("Cookie: " + c.Split(';')[0]);
+                    }
+                }
+            }
+
+            return r;
+        });
+
+    private static string WriteConfig(TargetContext ctx, Target t, string json)
+    {
+        var path = Path.Combine(ctx.Work, $"{Safe(t.Name)}-{ctx.Placement}.json");
+        File.WriteAllText(path, json);
+        return path;
+    }
+
+    private static string Safe(string name) => string.Concat(name.Select(c => char.IsLetterOrDigit(c) ? c : '-'));
+
+    private static async Task<RunningTarget> StartDotnetAsync(TargetContext ctx, Target t, string dll, List<string> args, Dictionary<string, string> extraEnv)
+    {
+        var port = Proc.FreePort();
+        var mgmt = Proc.FreePort();
+        var env = new Dictionary<string, string>
+        {
+            ["ASPNETCORE_ENVIRONMENT"] = "Production",
+            ["Kestrel__Endpoints__Proxy__Url"] = $"http://127.0.0.1:{port}",
+            ["Kestrel__Endpoints__Management__Url"] = $"http://127.0.0.1:{mgmt}",
+            ["Logging__LogLevel__Default"] = "Warning",
+            ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1",
+        };
+        foreach (var (k, v) in extraEnv)
+        {
+            env[k] = v;
+        }
+
+        var proc = Proc.Start("dotnet", [dll, .. args], ctx.ProxyCpu, env);
+        var r = new RunningTarget(t, $"http://127.0.0.1:{port}/", proc) { ManagementUrl = $"http://127.0.0.1:{mgmt}" };
+        var why = await Http.WaitOkAsync(r.Url, proc, TimeSpan.FromSeconds(60));
+        if (why is not null)
+        {
+            r.NotAvailable = "n/a: " + why;
+        }
+
+        return r;
+    }
+
+    private static async Task<RunningTarget> StartNginxAsync(TargetContext ctx, Target t)
+    {
+        var port = Proc.FreePort();
+        var conf = Path.Combine(ctx.Work, $"proxy-{ctx.Placement}.conf");
+        await File.WriteAllTextAsync(conf, Servers.ProxyNginx(ctx.Work, port, ctx.UpstreamPort, ctx.Cores));
+        var proc = Proc.Start("nginx", ["-p", ctx.Work, "-e", Path.Combine(ctx.Work, "proxy-error.log"), "-c", conf], ctx.ProxyCpu);
+        var r = new RunningTarget(t, $"http://127.0.0.1:{port}/", proc);
+        r.NotAvailable = await Http.WaitOkAsync(r.Url, proc, TimeSpan.FromSeconds(20)) is { } why ? "n/a: " + why : null;
+        return r;
+    }
+
+    private static async Task<RunningTarget> StartHaproxyAsync(TargetContext ctx, Target t)
+    {
+        var port = Proc.FreePort();
+        var conf = Path.Combine(ctx.Work, $"haproxy-{ctx.Placement}.cfg");
+        await File.WriteAllTextAsync(conf, Servers.Haproxy(port, ctx.UpstreamPort, ctx.Cores));
+        var proc = Proc.Start("haproxy", ["-db", "-f", conf], ctx.ProxyCpu);
+        var r = new RunningTarget(t, $"http://127.0.0.1:{port}/", proc);
+        r.NotAvailable = await Http.WaitOkAsync(r.Url, proc, TimeSpan.FromSeconds(20)) is { } why ? "n/a: " + why : null;
+        return r;
+    }
+
+    internal static string Invariant(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+}
