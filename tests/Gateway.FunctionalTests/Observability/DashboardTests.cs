@@ -10,6 +10,11 @@ public sealed class DashboardTests(ITestOutputHelper output)
 {
     public static string DashboardPath => Path.Combine(TestPaths.RepoRoot, "deploy", "grafana", "gateway-dashboard.json");
 
+    private const string AdminToken = "dashboard-test-admin-token-0123456789";
+
+    // The gateway's default AffinityKeyName: .Gateway.Affinity.<cluster id>.
+    private const string SessionCookie = ".Gateway.Affinity.sessions";
+
     public static string RulesPath => Path.Combine(TestPaths.RepoRoot, "deploy", "prometheus", "gateway-rules.yml");
 
     [Fact]
@@ -25,20 +30,51 @@ public sealed class DashboardTests(ITestOutputHelper output)
             context.Response.StatusCode = context.Request.Path.Value!.Contains("/fail", StringComparison.Ordinal) ? 500 : 200;
             await context.Response.WriteAsync("orders");
         };
-        var config = TwoRoutesAndABrokenCluster(orders, catalog);
-        await using var gateway = await GatewayProcess.StartAsync(config.ToJson());
+        var config = WithAffinityAndRateLimits(TwoRoutesAndABrokenCluster(orders, catalog), catalog);
+        var keyRing = Directory.CreateTempSubdirectory("gateway-dashboard-keys-");
+        try
+        {
+            await using var gateway = await GatewayProcess.StartAsync(config.ToJson(), new Dictionary<string, string>
+            {
+                ["Gateway__Admin__Token"] = AdminToken,
+                ["Gateway__Affinity__KeyRingDirectory"] = keyRing.FullName,
+            });
 
-        // Rules are loaded too: Prometheus refuses to start on a rule file it cannot parse.
-        await using var prometheus = await PrometheusServer.StartAsync([$"127.0.0.1:{gateway.ManagementPort}"], [RulesPath]);
-        await Wait.UntilAsync(async () => (await prometheus.TargetHealthAsync()).All(h => h == "up"), TimeSpan.FromSeconds(60), "the gateway scrape target to be up");
+            // A second replica whose Redis is down (nothing listens on that port), so rate-limit decisions fall back to
+            // per-replica limits and gateway_ratelimit_fallbacks_total is counted. A replica of its own because Redis
+            // being down would make the first one's drain call answer 503 (the mark cannot be shared).
+            await using var noRedis = await GatewayProcess.StartAsync(RateLimitedWithRedisDown(catalog).ToJson());
 
-        // One valid reload, so gateway_config_reloads_total exists.
-        config.Set("ReverseProxy:Routes:catalog:Order", 10);
-        await gateway.WriteConfigAsync(config.ToJson());
-        await gateway.WaitForLogAsync("Configuration reloaded", TimeSpan.FromSeconds(30));
+            // Rules are loaded too: Prometheus refuses to start on a rule file it cannot parse.
+            await using var prometheus = await PrometheusServer.StartAsync(
+                [$"127.0.0.1:{gateway.ManagementPort}", $"127.0.0.1:{noRedis.ManagementPort}"], [RulesPath]);
+            await Wait.UntilAsync(async () => (await prometheus.TargetHealthAsync()).All(h => h == "up"), TimeSpan.FromSeconds(60), "the gateway scrape targets to be up");
 
+            // One valid reload, so gateway_config_reloads_total exists.
+            config.Set("ReverseProxy:Routes:catalog:Order", 10);
+            await gateway.WriteConfigAsync(config.ToJson());
+            await gateway.WaitForLogAsync("Configuration reloaded", TimeSpan.FromSeconds(30));
+
+            // Drain one destination of the affinity cluster through the admin API.
+            await gateway.WaitForLogAsync("Affinity key ring ready", TimeSpan.FromSeconds(30));
+            using (var admin = gateway.CreateManagementClient(AdminToken))
+            using (var drained = await admin.PostAsync("/admin/clusters/sessions/destinations/sessions-2/drain", content: null))
+            {
+                Assert.True(drained.IsSuccessStatusCode, $"drain: {(int)drained.StatusCode} {await drained.Content.ReadAsStringAsync()}");
+            }
+
+            await AssertEveryQueryReturnsDataAsync(queries, gateway, noRedis, prometheus);
+        }
+        finally
+        {
+            keyRing.Delete(recursive: true);
+        }
+    }
+
+    private async Task AssertEveryQueryReturnsDataAsync(List<string> queries, GatewayProcess gateway, GatewayProcess noRedis, PrometheusServer prometheus)
+    {
         using var traffic = new CancellationTokenSource();
-        var driving = DriveTrafficAsync(gateway, traffic.Token);
+        var driving = Task.WhenAll(DriveTrafficAsync(gateway, traffic.Token), DriveRateLimitedAsync(noRedis, traffic.Token));
         var missing = new ConcurrentDictionary<string, bool>();
         try
         {
@@ -80,7 +116,24 @@ public sealed class DashboardTests(ITestOutputHelper output)
         Assert.Contains("broken/5xx", seen);
         var errors = await prometheus.QueryAsync("sum by (cluster, error) (gateway_proxy_errors_total)");
         Assert.Contains(errors.EnumerateArray(), r => r.GetProperty("metric").GetProperty("cluster").GetString() == "broken" && r.GetProperty("metric").GetProperty("error").GetString() == "Request");
+
+        var outcomes = Labels(await prometheus.QueryAsync("sum by (cluster, outcome) (gateway_affinity_outcomes_total)"), "cluster", "outcome");
+        Assert.Contains("sessions/new", outcomes);
+        Assert.Contains("sessions/pinned", outcomes);
+        Assert.Contains("sessions/redistributed", outcomes);
+        HashSet<string> draining = [];
+        await Wait.UntilAsync(
+            async () => (draining = Labels(await prometheus.QueryAsync("max by (cluster, destination) (gateway_destination_draining) == 1"), "cluster", "destination")).Count > 0,
+            TimeSpan.FromSeconds(30),
+            "Prometheus to see the drained destination",
+            pollMs: 500);
+        Assert.Equal(["sessions/sessions-2"], draining);
+        Assert.Contains("limited/tiny", Labels(await prometheus.QueryAsync("sum by (route, policy) (gateway_ratelimit_rejections_total)"), "route", "policy"));
+        Assert.Contains("shared/local", Labels(await prometheus.QueryAsync("sum by (policy, mode) (gateway_ratelimit_fallbacks_total)"), "policy", "mode"));
     }
+
+    private static HashSet<string> Labels(JsonElement result, string first, string second) =>
+        result.EnumerateArray().Select(r => $"{r.GetProperty("metric").GetProperty(first).GetString()}/{r.GetProperty("metric").GetProperty(second).GetString()}").ToHashSet();
 
     /// <summary>Every PromQL expression in the dashboard, with Grafana's variables replaced by concrete values.</summary>
     public static List<string> DashboardQueries()
@@ -153,30 +206,98 @@ public sealed class DashboardTests(ITestOutputHelper output)
         """),
     };
 
-    /// <summary>2xx and 5xx on two routes, forwarder errors on a third, and requests matching no route, until cancelled.</summary>
+    /// <summary>
+    /// Adds a cluster "sessions" with session affinity (two destinations, both the catalog upstream) on route "sessions",
+    /// and a route "limited" whose policy admits one request a minute, so the traffic below is rejected.
+    /// </summary>
+    internal static JsonObject WithAffinityAndRateLimits(JsonObject config, UpstreamServer upstream) => config
+        .Set("ReverseProxy:Routes:sessions", JsonNode.Parse("""{ "ClusterId": "sessions", "Match": { "Path": "/sessions/{**rest}" } }"""))
+        .Set("ReverseProxy:Clusters:sessions", JsonNode.Parse($$"""
+            {
+              "SessionAffinity": { "Enabled": true },
+              "Destinations": { "sessions-1": { "Address": "{{upstream.Url}}" }, "sessions-2": { "Address": "{{upstream.Url}}" } }
+            }
+            """))
+        .Set("ReverseProxy:Routes:limited", JsonNode.Parse("""{ "ClusterId": "catalog", "RateLimiterPolicy": "tiny", "Match": { "Path": "/limited/{**rest}" } }"""))
+        .Set("Gateway:RateLimiting:Policies:tiny", JsonNode.Parse("""{ "Algorithm": "FixedWindow", "PermitLimit": 1, "Window": "00:01:00", "PartitionBy": "Route" }"""));
+
+    /// <summary>A catch-all route with a Redis-shared policy, and Redis configured on a loopback port where nothing listens.</summary>
+    private static JsonObject RateLimitedWithRedisDown(UpstreamServer upstream) => GatewayConfig.SingleCluster(upstream)
+        .Set("ReverseProxy:Routes:all:RateLimiterPolicy", "shared")
+        .Set("Gateway:RateLimiting:Policies:shared", JsonNode.Parse("""{ "Algorithm": "FixedWindow", "PermitLimit": 100000, "Window": "00:01:00", "PartitionBy": "Route", "FailureMode": "Local" }"""))
+        .Set("Gateway:Redis:Configuration", $"127.0.0.1:{Ports.GetFree()}");
+
+    /// <summary>
+    /// 2xx and 5xx on two routes, forwarder errors on a third, requests matching no route, 429s, and affinity requests
+    /// without a cookie (new), with the cookie the gateway issued (pinned) and with an unreadable one (redistributed),
+    /// until cancelled.
+    /// </summary>
     private static async Task DriveTrafficAsync(GatewayProcess gateway, CancellationToken cancel)
     {
         using var client = gateway.CreateProxyClient(TimeSpan.FromSeconds(10));
-        string[] paths = ["/orders/1", "/orders/2", "/orders/fail", "/catalog/items", "/catalog/items/7", "/broken/x", "/no-such-route"];
+        string[] paths = ["/orders/1", "/orders/2", "/orders/fail", "/catalog/items", "/catalog/items/7", "/broken/x", "/no-such-route", "/limited/x"];
+        string? cookie = null;
         while (!cancel.IsCancellationRequested)
         {
-            foreach (var path in paths)
+            try
             {
-                try
+                foreach (var path in paths)
                 {
                     using var response = await client.GetAsync(path, cancel);
                 }
-                catch (OperationCanceledException) when (cancel.IsCancellationRequested)
-                {
-                    return;
-                }
-            }
 
-            try
-            {
+                cookie = await SendSessionRequestAsync(client, null, cancel) ?? cookie;
+                if (cookie is not null)
+                {
+                    await SendSessionRequestAsync(client, cookie, cancel);
+                }
+
+                await SendSessionRequestAsync(client, "not-a-cookie-this-gateway-issued", cancel);
                 await Task.Delay(100, cancel);
             }
-            catch (OperationCanceledException)
+            catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>Returns the affinity cookie the gateway set, if any.</summary>
+    private static async Task<string?> SendSessionRequestAsync(HttpClient client, string? cookie, CancellationToken cancel)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/sessions/cart");
+        if (cookie is not null)
+        {
+            request.Headers.TryAddWithoutValidation("Cookie", $"{SessionCookie}={cookie}");
+        }
+
+        using var response = await client.SendAsync(request, cancel);
+        if (response.Headers.TryGetValues("Set-Cookie", out var values))
+        {
+            foreach (var value in values)
+            {
+                if (value.StartsWith(SessionCookie + "=", StringComparison.Ordinal))
+                {
+                    var end = value.IndexOf(';');
+                    return value[(SessionCookie.Length + 1)..(end < 0 ? value.Length : end)];
+                }
+            }
+        }
+
+        return null;
+    }
+
+    private static async Task DriveRateLimitedAsync(GatewayProcess gateway, CancellationToken cancel)
+    {
+        using var client = gateway.CreateProxyClient(TimeSpan.FromSeconds(10));
+        while (!cancel.IsCancellationRequested)
+        {
+            try
+            {
+                using var response = await client.GetAsync("/anything", cancel);
+                await Task.Delay(200, cancel);
+            }
+            catch (OperationCanceledException) when (cancel.IsCancellationRequested)
             {
                 return;
             }

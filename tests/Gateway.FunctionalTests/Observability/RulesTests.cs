@@ -29,6 +29,20 @@ public sealed class RulesTests
         Assert.Contains("SUCCESS", output);
     }
 
+    [Fact]
+    public async Task PromtoolTestRules_RateLimitWithoutRedisAlert_FiresOnSyntheticSeries()
+    {
+        var testFile = await File.ReadAllTextAsync(Path.Combine(RulesDirectory, "gateway-rules.test.yml"));
+        // Expected to fire for a long outage (10m) and not before 5 minutes of it (6m).
+        Assert.Matches(@"alertname: GatewayRateLimitWithoutRedis\s+eval_time: 6m\s+exp_alerts: \[\]", testFile);
+        Assert.Matches(@"alertname: GatewayRateLimitWithoutRedis\s+eval_time: 10m\s+exp_alerts:\s+- exp_labels:", testFile);
+
+        var (exitCode, output) = await PromtoolAsync("test", "rules", "gateway-rules.test.yml");
+
+        Assert.True(exitCode == 0, output);
+        Assert.Contains("SUCCESS", output);
+    }
+
     private static async Task<(int ExitCode, string Output)> PromtoolAsync(params string[] args)
     {
         var info = new ProcessStartInfo(PrometheusServer.Executable("promtool"))
