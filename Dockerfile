@@ -20,19 +20,13 @@ COPY --from=build /app/publish ./
 # Default config so `docker run` works on its own; in Kubernetes the ConfigMap is mounted over /app/config.
 COPY config/gateway.json config/gateway.json
 # Container settings (README "Deploy" says why):
-# - DOTNET_gcServer=1 + DOTNET_GCDynamicAdaptationMode=1: Server GC with DATAS. Throughput of per-core heaps
-#   under load; DATAS starts with one heap and adds heaps only with load, so an idle pod stays as small as with
-#   Workstation GC even without a CPU limit (the runtime then sees every core of the node). This overrides the
-#   project's Workstation setting, which is for developer and CI machines running many gateways side by side.
-# - DOTNET_gcConcurrent=1: background gen2 collections, shorter pauses in the request path.
-# - The GC heap limit stays at the runtime's default, 75% of the container's memory limit.
+# - GC: the project's runtimeconfig (Workstation, non-concurrent GC, TieredPGO) is kept on purpose. The benchmark
+#   (README "Benchmarks") measured Server GC and background GC losing throughput and memory in a 1-CPU pod.
+#   The GC heap limit stays at the runtime's default, 75% of the container's memory limit.
 # - ASPNETCORE_HTTP_PORTS cleared: the base image's 8080 default would be overridden (with a warning) by the
 #   gateway's two named Kestrel endpoints, proxy 8080 and management 8081 (Kestrel__Endpoints__*__Url).
 # - DOTNET_RUNNING_IN_CONTAINER=true (also set by the base image): JSON console logs.
-ENV DOTNET_gcServer=1 \
-    DOTNET_GCDynamicAdaptationMode=1 \
-    DOTNET_gcConcurrent=1 \
-    ASPNETCORE_HTTP_PORTS= \
+ENV ASPNETCORE_HTTP_PORTS= \
     DOTNET_RUNNING_IN_CONTAINER=true
 EXPOSE 8080 8081
 # The base image's non-root `app` user (UID 1654), numeric so Kubernetes can check runAsNonRoot.
