@@ -5,6 +5,7 @@ using Gateway.Management;
 using Gateway.Observability;
 using Gateway.Pooling;
 using Gateway.Proxy;
+using Gateway.Resilience;
 using Gateway.SharedState;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -16,7 +17,8 @@ builder.Services
     .AddSharedState()
     .AddConnectionPools()
     .AddDraining()
-    .AddDemoUpstreams();
+    .AddDemoUpstreams()
+    .AddResilience();
 
 var app = builder.Build();
 if (!app.ValidateGatewayConfiguration())
@@ -26,6 +28,7 @@ if (!app.ValidateGatewayConfiguration())
 
 app.UseDraining();
 app.UseRouting();
+app.UseRequestTimeouts();
 app.MapManagementEndpoints();
 app.MapGatewayProxy();
 

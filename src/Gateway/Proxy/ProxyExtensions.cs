@@ -1,6 +1,7 @@
 // The proxy listener's pipeline: YARP's own steps plus ours, in the order ARCHITECTURE.md describes.
 using Gateway.Management;
 using Gateway.Pooling;
+using Gateway.Resilience;
 
 namespace Gateway.Proxy;
 
@@ -13,6 +14,7 @@ internal static class ProxyExtensions
             proxy.UsePoolTracking();
             proxy.UseSessionAffinity();
             proxy.UseLoadBalancing();
+            proxy.UseSafeRetries();
             proxy.UsePassiveHealthChecks();
         }).WithMetadata(ListenerMetadata.Proxy);
         return app;

@@ -1,0 +1,112 @@
+// Outlier ejection as a YARP passive health policy. What YARP covers: IDestinationHealthUpdater marks a destination
+// passively Unhealthy, takes it out of AvailableDestinations and puts it back (health Unknown) after a reactivation
+// period. What it lacks and this adds: YARP's only passive policy, TransportFailureRate, needs a failure *rate* over a
+// 60 s window (at least 10 requests) and never reactivates sooner than that window; here N consecutive failures eject
+// at once, a failure right after reactivation ejects again for twice as long (capped), a success resets the back-off,
+// and 5xx responses can count as failures.
+using System.Runtime.CompilerServices;
+using Yarp.ReverseProxy.Forwarder;
+using Yarp.ReverseProxy.Health;
+using Yarp.ReverseProxy.Model;
+
+namespace Gateway.Resilience;
+
+internal sealed class ConsecutiveFailuresPolicy(
+    IDestinationHealthUpdater healthUpdater,
+    ResilienceMetrics metrics,
+    ILogger<ConsecutiveFailuresPolicy> logger) : IPassiveHealthCheckPolicy
+{
+    public const string PolicyName = "ConsecutiveFailures";
+
+    private readonly ConditionalWeakTable<DestinationState, DestinationRecord> _records = new();
+    private readonly ConditionalWeakTable<ClusterModel, EjectionSettings> _settings = new();
+
+    public string Name => PolicyName;
+
+    public void RequestProxied(HttpContext context, ClusterState cluster, DestinationState destination)
+    {
+        var record = _records.GetOrCreateValue(destination);
+        if (!IsFailure(context, cluster))
+        {
+            // Fast path: nothing to reset. A late success from before an ejection does not end it early either.
+            if ((Volatile.Read(ref record.Consecutive) == 0 && Volatile.Read(ref record.EjectionsInARow) == 0)
+                || destination.Health.Passive == DestinationHealth.Unhealthy)
+            {
+                return;
+            }
+
+            bool recovered;
+            lock (record)
+            {
+                record.Consecutive = 0;
+                recovered = record.EjectionsInARow > 0;
+                record.EjectionsInARow = 0;
+            }
+
+            if (recovered)
+            {
+                healthUpdater.SetPassive(cluster, destination, DestinationHealth.Healthy, SettingsFor(cluster.Model).ReactivationPeriod);
+                Log.Recovered(logger, cluster.ClusterId, destination.DestinationId);
+            }
+
+            return;
+        }
+
+        // Requests that were in flight when the destination was ejected do not extend the ejection.
+        if (destination.Health.Passive == DestinationHealth.Unhealthy)
+        {
+            return;
+        }
+
+        var settings = SettingsFor(cluster.Model);
+        TimeSpan period;
+        int failures;
+        int ejections;
+        lock (record)
+        {
+            failures = ++record.Consecutive;
+            // On probation (reactivated, no success yet) one failure is enough.
+            if (failures < (record.EjectionsInARow > 0 ? 1 : settings.Threshold))
+            {
+                return;
+            }
+
+            record.Consecutive = 0;
+            ejections = ++record.EjectionsInARow;
+            period = settings.BackOff(ejections);
+        }
+
+        healthUpdater.SetPassive(cluster, destination, DestinationHealth.Unhealthy, period);
+        metrics.Ejected(cluster.ClusterId, destination.DestinationId);
+        Log.Ejected(logger, cluster.ClusterId, destination.DestinationId, period, failures, ejections);
+    }
+
+    private bool IsFailure(HttpContext context, ClusterState cluster)
+    {
+        var error = context.Features.Get<IForwarderErrorFeature>();
+        if (error is not null)
+        {
+            return UpstreamErrors.IsDestinationFailure(context, error);
+        }
+
+        return context.Response.StatusCode >= 500 && SettingsFor(cluster.Model).Count5xx;
+    }
+
+    private EjectionSettings SettingsFor(ClusterModel model)
+    {
+        if (_settings.TryGetValue(model, out var settings))
+        {
+            return settings;
+        }
+
+        settings = EjectionSettings.From(model.Config);
+        _settings.AddOrUpdate(model, settings);
+        return settings;
+    }
+
+    private sealed class DestinationRecord
+    {
+        public int Consecutive;
+        public int EjectionsInARow;
+    }
+}
