@@ -2,7 +2,7 @@
 // passively Unhealthy, takes it out of AvailableDestinations and puts it back (health Unknown) after a reactivation
 // period. What it lacks and this adds: YARP's only passive policy, TransportFailureRate, needs a failure *rate* over a
 // 60 s window (at least 10 requests) and never reactivates sooner than that window; here N consecutive failures eject
-// at once, a failure right after reactivation ejects again for twice as long (capped), a success resets the back-off,
+// at once (a refused connect by default at the first), a failure right after reactivation ejects again for twice as long (capped), a success resets the back-off,
 // and 5xx responses can count as failures.
 using System.Runtime.CompilerServices;
 using Yarp.ReverseProxy.Forwarder;
@@ -13,6 +13,7 @@ namespace Gateway.Resilience;
 
 internal sealed class ConsecutiveFailuresPolicy(
     IDestinationHealthUpdater healthUpdater,
+    IClusterDestinationsUpdater destinationsUpdater,
     ResilienceMetrics metrics,
     ILogger<ConsecutiveFailuresPolicy> logger) : IPassiveHealthCheckPolicy
 {
@@ -26,10 +27,11 @@ internal sealed class ConsecutiveFailuresPolicy(
     public void RequestProxied(HttpContext context, ClusterState cluster, DestinationState destination)
     {
         var record = _records.GetOrCreateValue(destination);
-        if (!IsFailure(context, cluster))
+        var error = context.Features.Get<IForwarderErrorFeature>();
+        if (!IsFailure(context, cluster, error))
         {
             // Fast path: nothing to reset. A late success from before an ejection does not end it early either.
-            if ((Volatile.Read(ref record.Consecutive) == 0 && Volatile.Read(ref record.EjectionsInARow) == 0)
+            if ((Volatile.Read(ref record.Consecutive) == 0 && Volatile.Read(ref record.ConsecutiveConnect) == 0 && Volatile.Read(ref record.EjectionsInARow) == 0)
                 || destination.Health.Passive == DestinationHealth.Unhealthy)
             {
                 return;
@@ -39,6 +41,7 @@ internal sealed class ConsecutiveFailuresPolicy(
             lock (record)
             {
                 record.Consecutive = 0;
+                record.ConsecutiveConnect = 0;
                 recovered = record.EjectionsInARow > 0;
                 record.EjectionsInARow = 0;
             }
@@ -59,31 +62,36 @@ internal sealed class ConsecutiveFailuresPolicy(
         }
 
         var settings = SettingsFor(cluster.Model);
+        var connectFailed = UpstreamErrors.NothingWasSent(error?.Exception);
         TimeSpan period;
         int failures;
         int ejections;
         lock (record)
         {
             failures = ++record.Consecutive;
+            var connectFailures = connectFailed ? ++record.ConsecutiveConnect : record.ConsecutiveConnect = 0;
             // On probation (reactivated, no success yet) one failure is enough.
-            if (failures < (record.EjectionsInARow > 0 ? 1 : settings.Threshold))
+            if (failures < (record.EjectionsInARow > 0 ? 1 : settings.Threshold) && (!connectFailed || connectFailures < settings.ConnectThreshold))
             {
                 return;
             }
 
             record.Consecutive = 0;
+            record.ConsecutiveConnect = 0;
             ejections = ++record.EjectionsInARow;
             period = settings.BackOff(ejections);
         }
 
         healthUpdater.SetPassive(cluster, destination, DestinationHealth.Unhealthy, period);
+        // YARP recomputes the available destinations on a thread-pool task; under load that lets more requests pick
+        // the ejected destination. Recompute now (idempotent).
+        destinationsUpdater.UpdateAvailableDestinations(cluster);
         metrics.Ejected(cluster.ClusterId, destination.DestinationId);
         Log.Ejected(logger, cluster.ClusterId, destination.DestinationId, period, failures, ejections);
     }
 
-    private bool IsFailure(HttpContext context, ClusterState cluster)
+    private bool IsFailure(HttpContext context, ClusterState cluster, IForwarderErrorFeature? error)
     {
-        var error = context.Features.Get<IForwarderErrorFeature>();
         if (error is not null)
         {
             return UpstreamErrors.IsDestinationFailure(context, error);
@@ -107,6 +115,7 @@ internal sealed class ConsecutiveFailuresPolicy(
     private sealed class DestinationRecord
     {
         public int Consecutive;
+        public int ConsecutiveConnect;
         public int EjectionsInARow;
     }
 }

@@ -25,8 +25,17 @@ internal sealed class HealthCheckDefaultsFilter(IConfiguration configuration) : 
             cluster = cluster with { HealthCheck = (cluster.HealthCheck ?? new HealthCheckConfig()) with { Passive = passive } };
         }
 
+        // Ejection must not turn a partial outage into a full one: when every destination is marked down, YARP's
+        // HealthyOrPanic policy sends to all of them instead of answering 503 (an explicit policy wins).
+        if (cluster.HealthCheck is { } health && (health.Passive?.Enabled == true || health.Active?.Enabled == true)
+            && string.IsNullOrEmpty(health.AvailableDestinationsPolicy))
+        {
+            cluster = cluster with { HealthCheck = health with { AvailableDestinationsPolicy = "HealthyOrPanic" } };
+        }
+
         var metadata = new Dictionary<string, string>(cluster.Metadata ?? new Dictionary<string, string>(), StringComparer.OrdinalIgnoreCase);
         metadata.TryAdd(EjectionSettings.ThresholdKey, (defaults.ConsecutiveFailures ?? EjectionSettings.DefaultThreshold).ToString(CultureInfo.InvariantCulture));
+        metadata.TryAdd(EjectionSettings.ConnectThresholdKey, (defaults.ConsecutiveConnectFailures ?? EjectionSettings.DefaultConnectThreshold).ToString(CultureInfo.InvariantCulture));
         metadata.TryAdd(EjectionSettings.MaxReactivationPeriodKey, (defaults.MaxReactivationPeriod ?? EjectionSettings.DefaultMaxReactivationPeriod).ToString("c", CultureInfo.InvariantCulture));
         metadata.TryAdd(EjectionSettings.Count5xxKey, (defaults.Count5xx ?? false) ? "true" : "false");
         return ValueTask.FromResult(cluster with { Metadata = metadata });

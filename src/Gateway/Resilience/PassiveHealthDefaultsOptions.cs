@@ -3,7 +3,7 @@ namespace Gateway.Resilience;
 /// <summary>
 /// <c>Gateway:PassiveHealth</c>: passive health checking for clusters whose <c>HealthCheck:Passive</c> block is unset,
 /// and the defaults of the <c>ConsecutiveFailures</c> passive policy (outlier ejection). A cluster overrides the policy
-/// values with its <c>Metadata</c> keys <c>PassiveHealth.ConsecutiveFailures</c>, <c>PassiveHealth.MaxReactivationPeriod</c>
+/// values with its <c>Metadata</c> keys <c>PassiveHealth.ConsecutiveFailures</c>, <c>PassiveHealth.ConsecutiveConnectFailures</c>, <c>PassiveHealth.MaxReactivationPeriod</c>
 /// and <c>PassiveHealth.Count5xx</c>.
 /// </summary>
 internal sealed class PassiveHealthDefaultsOptions
@@ -21,6 +21,12 @@ internal sealed class PassiveHealthDefaultsOptions
 
     /// <summary>Consecutive failed requests that eject a destination (built-in: 3).</summary>
     public int? ConsecutiveFailures { get; init; }
+
+    /// <summary>
+    /// Failed connects in a row (refused, unreachable: nothing listens there) that eject a destination (built-in: 1).
+    /// A refused connect is unambiguous, unlike a reset or a 5xx, and waiting for more only fails more requests.
+    /// </summary>
+    public int? ConsecutiveConnectFailures { get; init; }
 
     /// <summary>Cap of the doubling back-off for a destination that fails again right after reactivation (built-in: 00:02:00).</summary>
     public TimeSpan? MaxReactivationPeriod { get; init; }

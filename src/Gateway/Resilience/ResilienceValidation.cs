@@ -36,6 +36,11 @@ internal static class ResilienceValidation
         {
             errors.Add(ConfigErrors.Invalid($"{path}:ConsecutiveFailures", options.ConsecutiveFailures.ToString(), "must be at least 1"));
         }
+
+        if (options.ConsecutiveConnectFailures is < 1)
+        {
+            errors.Add(ConfigErrors.Invalid($"{path}:ConsecutiveConnectFailures", options.ConsecutiveConnectFailures.ToString(), "must be at least 1"));
+        }
     }
 
     /// <summary>The per-cluster <c>PassiveHealth.*</c> metadata values that the ConsecutiveFailures policy reads.</summary>
@@ -46,7 +51,7 @@ internal static class ResilienceValidation
             var value = entry.Value;
             switch (entry.Key)
             {
-                case EjectionSettings.ThresholdKey when !int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) || n < 1:
+                case EjectionSettings.ThresholdKey or EjectionSettings.ConnectThresholdKey when !int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) || n < 1:
                     errors.Add(ConfigErrors.Invalid(entry.Path, value, "must be a whole number of at least 1"));
                     break;
                 case EjectionSettings.MaxReactivationPeriodKey when !TimeSpan.TryParse(value, CultureInfo.InvariantCulture, out var t) || t <= TimeSpan.Zero:

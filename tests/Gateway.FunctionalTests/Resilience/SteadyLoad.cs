@@ -3,8 +3,8 @@ using System.Diagnostics;
 
 namespace Gateway.FunctionalTests.Resilience;
 
-/// <summary>One request of a load run: when it started (seconds since the run began), how it ended.</summary>
-public sealed record LoadSample(double StartedAt, int Status, string? Error)
+/// <summary>One request of a load run: when it started and ended (seconds since the run began), how it ended.</summary>
+public sealed record LoadSample(double StartedAt, double EndedAt, int Status, string? Error)
 {
     public bool Failed => Status != 200;
 }
@@ -63,11 +63,11 @@ public sealed class SteadyLoad : IAsyncDisposable
             {
                 using var response = await _client.GetAsync(path);
                 await response.Content.ReadAsByteArrayAsync();
-                _samples.Enqueue(new LoadSample(started, (int)response.StatusCode, null));
+                _samples.Enqueue(new LoadSample(started, Now, (int)response.StatusCode, null));
             }
             catch (Exception ex)
             {
-                _samples.Enqueue(new LoadSample(started, 0, ex.GetType().Name + ": " + ex.Message));
+                _samples.Enqueue(new LoadSample(started, Now, 0, ex.GetType().Name + ": " + ex.Message));
             }
         }
     }
