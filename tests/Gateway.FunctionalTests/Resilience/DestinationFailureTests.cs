@@ -33,8 +33,10 @@ public sealed class DestinationFailureTests(ITestOutputHelper output)
     private async Task<KillRun> RunKillScenarioAsync(bool retries)
     {
         await using var a = await UpstreamServer.StartAsync("a");
-        var b = await UpstreamServer.StartAsync("b");
+        await using var bServer = await UpstreamServer.StartAsync("b");
         await using var c = await UpstreamServer.StartAsync("c");
+        // b is reached through a relay that dies like a killed pod; it comes back as a fresh upstream on the same port.
+        var b = new KillablePod(bServer.Port);
         UpstreamServer? restarted = null;
         try
         {
@@ -48,7 +50,7 @@ public sealed class DestinationFailureTests(ITestOutputHelper output)
             await Wait.UntilAsync(() => load.Now >= 2.0, TimeSpan.FromSeconds(10), "2 s of warm-up load");
 
             var killedAt = load.Now;
-            await b.KillAsync();
+            b.Kill();
 
             // Marked down: our passive ConsecutiveFailures ejection or YARP's active check, whichever the log shows first.
             await Wait.UntilAsync(
