@@ -108,14 +108,23 @@ internal sealed class PassiveHealthDefaultsValidator(IEnumerable<IPassiveHealthC
     }
 }
 
-/// <summary>Checks every cluster's <c>Retry</c> block and <c>PassiveHealth.*</c> metadata in a candidate config.</summary>
-internal sealed class ClusterResilienceCheck : IGatewayConfigCheck
+/// <summary>
+/// Checks every cluster's <c>Retry</c> block, <c>PassiveHealth.*</c> metadata and health-check policy names in a candidate
+/// config. Gap in YARP: its validator accepts an unknown passive or active policy name, and then every request to the
+/// cluster fails with a 500 (passive) or probing silently stops (active).
+/// </summary>
+internal sealed class ClusterResilienceCheck(IEnumerable<IPassiveHealthCheckPolicy> passive, IEnumerable<IActiveHealthCheckPolicy> active) : IGatewayConfigCheck
 {
+    private readonly string[] _passive = passive.Select(p => p.Name).Order(StringComparer.Ordinal).ToArray();
+    private readonly string[] _active = active.Select(p => p.Name).Order(StringComparer.Ordinal).ToArray();
+
     public void Check(IConfiguration candidate, ICollection<string> errors)
     {
         foreach (var cluster in candidate.GetSection($"{ProxyConfigReader.SectionName}:Clusters").GetChildren())
         {
             ResilienceValidation.ValidateMetadata(cluster.GetSection("Metadata"), errors);
+            CheckPolicy(cluster.GetSection("HealthCheck:Passive:Policy"), _passive, "passive", errors);
+            CheckPolicy(cluster.GetSection("HealthCheck:Active:Policy"), _active, "active", errors);
             var block = cluster.GetSection(RetryOptions.ClusterBlockName);
             if (!block.Exists())
             {
@@ -130,6 +139,14 @@ internal sealed class ClusterResilienceCheck : IGatewayConfigCheck
             {
                 errors.Add(ConfigErrors.FromBinder(ex, candidate));
             }
+        }
+    }
+
+    private static void CheckPolicy(IConfigurationSection policy, string[] known, string kind, ICollection<string> errors)
+    {
+        if (policy.Value is { Length: > 0 } name && Array.FindIndex(known, k => string.Equals(k, name, StringComparison.OrdinalIgnoreCase)) < 0)
+        {
+            errors.Add(ConfigErrors.Invalid(policy.Path, name, $"is not {(kind == "active" ? "an" : "a")} {kind} health policy (known: {string.Join(", ", known)})"));
         }
     }
 }

@@ -3,7 +3,10 @@ using System.Net.Sockets;
 
 namespace Gateway.FunctionalTests.Resilience;
 
-/// <summary>A failing upstream: accepts every TCP connection and resets it at once (RST), counting the accepts.</summary>
+/// <summary>
+/// A failing upstream: accepts every TCP connection and resets it (RST), counting the accepts. At once by default
+/// (the gateway may see the reset while connecting); with <c>afterRequest</c>, once the request bytes arrived.
+/// </summary>
 public sealed class ResettingListener : IAsyncDisposable
 {
     private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
@@ -11,8 +14,11 @@ public sealed class ResettingListener : IAsyncDisposable
     private readonly Task _loop;
     private int _accepted;
 
-    public ResettingListener()
+    private readonly bool _afterRequest;
+
+    public ResettingListener(bool afterRequest = false)
     {
+        _afterRequest = afterRequest;
         _listener.Start(backlog: 512);
         Port = ((IPEndPoint)_listener.LocalEndpoint).Port;
         _loop = Task.Run(AcceptLoopAsync);
@@ -39,9 +45,32 @@ public sealed class ResettingListener : IAsyncDisposable
             }
 
             Interlocked.Increment(ref _accepted);
-            socket.LingerState = new LingerOption(true, 0);
-            socket.Close();
+            if (_afterRequest)
+            {
+                _ = Task.Run(async () =>
+                {
+                    try
+                    {
+                        await socket.ReceiveAsync(new byte[4096], SocketFlags.None);
+                    }
+                    catch (SocketException)
+                    {
+                    }
+
+                    Reset(socket);
+                });
+            }
+            else
+            {
+                Reset(socket);
+            }
         }
+    }
+
+    private static void Reset(Socket socket)
+    {
+        socket.LingerState = new LingerOption(true, 0);
+        socket.Close();
     }
 
     public async ValueTask DisposeAsync()
