@@ -43,6 +43,9 @@ public sealed class TimeoutTests
         Assert.Equal("done", await next.Content.ReadAsStringAsync());
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(1.5), $"the next request took {watch.Elapsed.TotalSeconds:F2} s: the pool's only connection was still held by the timed-out request");
         Assert.Equal(2, upstream.Requests.Count);
+        // The timed-out request's connection was closed, not returned to the pool with a response still pending.
+        await Wait.UntilAsync(() => upstream.Connections.Count(c => !c.IsOpen) >= 1, TimeSpan.FromSeconds(5), "the timed-out upstream connection to be closed");
+        Assert.Equal(2, upstream.ConnectionsAccepted);
     }
 
     [Fact]
