@@ -15,6 +15,7 @@ internal sealed class ConsecutiveFailuresPolicy(
     IDestinationHealthUpdater healthUpdater,
     IClusterDestinationsUpdater destinationsUpdater,
     ResilienceMetrics metrics,
+    TimeProvider time,
     ILogger<ConsecutiveFailuresPolicy> logger) : IPassiveHealthCheckPolicy
 {
     public const string PolicyName = "ConsecutiveFailures";
@@ -40,6 +41,11 @@ internal sealed class ConsecutiveFailuresPolicy(
             bool recovered;
             lock (record)
             {
+                if (time.GetTimestamp() < record.EjectedUntil)
+                {
+                    return;
+                }
+
                 record.Consecutive = 0;
                 record.ConsecutiveConnect = 0;
                 recovered = record.EjectionsInARow > 0;
@@ -68,6 +74,13 @@ internal sealed class ConsecutiveFailuresPolicy(
         int ejections;
         lock (record)
         {
+            // Concurrent failures race YARP's health update: the first one ejects, the others were already in flight.
+            var now = time.GetTimestamp();
+            if (now < record.EjectedUntil)
+            {
+                return;
+            }
+
             failures = ++record.Consecutive;
             var connectFailures = connectFailed ? ++record.ConsecutiveConnect : record.ConsecutiveConnect = 0;
             // On probation (reactivated, no success yet) one failure is enough.
@@ -80,6 +93,7 @@ internal sealed class ConsecutiveFailuresPolicy(
             record.ConsecutiveConnect = 0;
             ejections = ++record.EjectionsInARow;
             period = settings.BackOff(ejections);
+            record.EjectedUntil = now + (long)(period.TotalSeconds * time.TimestampFrequency);
         }
 
         healthUpdater.SetPassive(cluster, destination, DestinationHealth.Unhealthy, period);
@@ -117,5 +131,6 @@ internal sealed class ConsecutiveFailuresPolicy(
         public int Consecutive;
         public int ConsecutiveConnect;
         public int EjectionsInARow;
+        public long EjectedUntil;
     }
 }

@@ -2,7 +2,9 @@
 // is reported to the passive policy) forwards, and when the attempt failed in a way that is safe to repeat, forwards
 // again to another available destination, within the cluster's retry budget. It also gives upstream errors a small
 // JSON body (YARP sends none), and turns a fired route timeout into the 504 it should be (YARP answers it with 400).
+using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
+using Microsoft.AspNetCore.Http.Features;
 using Yarp.ReverseProxy.Forwarder;
 using Yarp.ReverseProxy.Model;
 
@@ -15,7 +17,7 @@ internal sealed class SafeRetryMiddleware(
     ILogger<SafeRetryMiddleware> logger)
 {
     private readonly ConditionalWeakTable<ClusterModel, RetrySettings> _settings = new();
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, RetryBudget> _budgets = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentDictionary<string, RetryBudget> _budgets = new(StringComparer.OrdinalIgnoreCase);
 
     public Task InvokeAsync(HttpContext context)
     {
@@ -108,7 +110,7 @@ internal sealed class SafeRetryMiddleware(
 
         var request = context.Request;
         return IsIdempotent(request.Method)
-            && context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestBodyDetectionFeature>() is { CanHaveBody: false };
+            && context.Features.Get<IHttpRequestBodyDetectionFeature>() is { CanHaveBody: false };
     }
 
     private static bool IsIdempotent(string method) =>

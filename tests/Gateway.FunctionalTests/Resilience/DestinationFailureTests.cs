@@ -66,12 +66,12 @@ public sealed class DestinationFailureTests(ITestOutputHelper output)
             await Wait.UntilAsync(() => load.Now >= backAt + 1.0, TimeSpan.FromSeconds(10), "load to run on with b back");
             await load.StopAsync();
 
-            var run = new KillRun(load.Samples, killedAt, downAt, restartedAt, backAt);
+            // What the gateway said about b, for the failure message (first 200 characters of each line).
+            var log = string.Join("\n", gateway.OutputLines
+                .Where(l => l.Contains("'b'", StringComparison.Ordinal) || l.Contains("`b`", StringComparison.Ordinal))
+                .Select(l => l[..Math.Min(l.Length, 200)]));
+            var run = new KillRun(load.Samples, killedAt, downAt, restartedAt, backAt, log);
             output.WriteLine(run.Describe());
-            foreach (var line in gateway.OutputLines.Where(l => l.Contains("'b'", StringComparison.Ordinal) || l.Contains("`b`", StringComparison.Ordinal)))
-            {
-                output.WriteLine(line);
-            }
 
             return run;
         }
@@ -85,7 +85,7 @@ public sealed class DestinationFailureTests(ITestOutputHelper output)
         }
     }
 
-    private sealed record KillRun(IReadOnlyCollection<LoadSample> Samples, double KilledAt, double DownAt, double RestartedAt, double BackAt)
+    private sealed record KillRun(IReadOnlyCollection<LoadSample> Samples, double KilledAt, double DownAt, double RestartedAt, double BackAt, string GatewayLog)
     {
         public int Total => Samples.Count;
 
@@ -109,7 +109,7 @@ public sealed class DestinationFailureTests(ITestOutputHelper output)
                 .Select(s => $"  t={s.StartedAt:F3}..{s.EndedAt:F3} status={s.Status} {s.Error}"));
             return $"requests={Total} (~{Total / Math.Max(duration, 0.001):F0}/s) failed={Failed}; killed at {KilledAt:F2} s, " +
                    $"marked down at {DownAt:F2} s (+{DownAt - KilledAt:F2}), kill window {KillWindowFailed}/{KillWindowTotal} failed, " +
-                   $"after down {FailedAfterDown} failed; restarted at {RestartedAt:F2} s, traffic again after {BackAfter:F2} s\n{failures}";
+                   $"after down {FailedAfterDown} failed; restarted at {RestartedAt:F2} s, traffic again after {BackAfter:F2} s\n{failures}\n{GatewayLog}";
         }
     }
 }
