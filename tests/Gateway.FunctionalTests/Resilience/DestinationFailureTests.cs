@@ -40,7 +40,10 @@ public sealed class DestinationFailureTests(ITestOutputHelper output)
         UpstreamServer? restarted = null;
         try
         {
+            // YARP's default load balancing (PowerOfTwoChoices), as in production: it steers new requests away from a
+            // destination whose requests are still pending, which is what a dying pod's are.
             var config = ResilienceConfig.Cluster(("a", a.Url), ("b", b.Url), ("c", c.Url))
+                .RemovePath("ReverseProxy:Clusters:backend:LoadBalancingPolicy")
                 .WithHealthChecks(Reactivation.ToString("c", CultureInfo.InvariantCulture))
                 .WithRetry(retries);
             await using var gateway = await GatewayProcess.StartAsync(config.ToJson());

@@ -11,8 +11,8 @@ public sealed record LoadSample(double StartedAt, double EndedAt, int Status, st
 
 /// <summary>
 /// Paced GET load: a fixed number of workers together issue about <c>rate</c> requests per second until stopped
-/// (or a hard time limit). Each worker keeps its own schedule and never sleeps when behind, so a slow box lowers the
-/// rate instead of piling up requests.
+/// (or a hard time limit). Each worker keeps its own schedule and skips the slots it missed, so a stall on a slow box
+/// lowers the rate instead of being followed by a burst.
 /// </summary>
 public sealed class SteadyLoad : IAsyncDisposable
 {
@@ -57,7 +57,8 @@ public sealed class SteadyLoad : IAsyncDisposable
                 }
             }
 
-            next += interval;
+            // Behind schedule (a stall on a loaded box): skip the missed slots rather than send them in a burst.
+            next = _clock.Elapsed - next > interval ? _clock.Elapsed + interval : next + interval;
             var started = Now;
             try
             {
