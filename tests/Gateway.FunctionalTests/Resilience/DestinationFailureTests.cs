@@ -3,7 +3,12 @@ using Gateway.FunctionalTests.Infrastructure;
 
 namespace Gateway.FunctionalTests.Resilience;
 
+/// <summary>Load tests run alone: their pass mark is a failure *rate*, which other tests' CPU use would skew.</summary>
+[CollectionDefinition(nameof(LoadTestCollection), DisableParallelization = true)]
+public sealed class LoadTestCollection;
+
 /// <summary>A pod dies under steady load and comes back: health checks route around it, retries hide it.</summary>
+[Collection(nameof(LoadTestCollection))]
 public sealed class DestinationFailureTests(ITestOutputHelper output)
 {
     private const int Rate = 200;

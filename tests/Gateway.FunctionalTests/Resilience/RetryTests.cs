@@ -4,7 +4,7 @@ using Microsoft.AspNetCore.Http;
 
 namespace Gateway.FunctionalTests.Resilience;
 
-public sealed class RetryTests
+public sealed class RetryTests(ITestOutputHelper output)
 {
     private static Task<double> RetriesAsync(GatewayProcess gateway, string result) =>
         ResilienceConfig.ScrapeAsync(gateway, "gateway_retries_total", "cluster=\"backend\"", $"result=\"{result}\"");
@@ -131,6 +131,7 @@ public sealed class RetryTests
         Assert.InRange(attempts, requests + 1, requests * (100 + budgetPercent) / 100);
         var retried = await RetriesAsync(gateway, "attempted");
         var refused = await RetriesAsync(gateway, "budget_exhausted");
+        output.WriteLine($"{requests} requests, {attempts} upstream connection attempts, {retried} retries, {refused} refused by the budget");
         Assert.InRange(retried, 1, requests * budgetPercent / 100);
         Assert.True(refused > 0, "the budget should have refused retries");
     }
