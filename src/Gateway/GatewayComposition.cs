@@ -8,6 +8,7 @@ using Gateway.Management;
 using Gateway.Observability;
 using Gateway.Pooling;
 using Gateway.RateLimiting;
+using Gateway.Resilience;
 using Gateway.SharedState;
 
 namespace Gateway;
@@ -23,5 +24,6 @@ internal static class GatewayComposition
         .AddAffinity()
         .AddDraining()
         .AddRateLimiting()
+        .AddResilience()
         .AddDemoUpstreams();
 }

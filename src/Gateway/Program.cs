@@ -5,6 +5,7 @@ using Gateway.Hardening;
 using Gateway.Management;
 using Gateway.Observability;
 using Gateway.Proxy;
+using Gateway.Resilience;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddGatewayConfiguration(args);
@@ -21,6 +22,7 @@ app.UseHardening();
 app.UseDraining();
 app.UseRouting();
 app.UseRateLimiter();
+app.UseRequestTimeouts();
 app.MapManagementEndpoints();
 app.MapGatewayProxy();
 

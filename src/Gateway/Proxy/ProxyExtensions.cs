@@ -4,6 +4,7 @@ using Gateway.Hardening;
 using Gateway.Management;
 using Gateway.Observability;
 using Gateway.Pooling;
+using Gateway.Resilience;
 
 namespace Gateway.Proxy;
 
@@ -19,6 +20,7 @@ internal static class ProxyExtensions
             proxy.UseSessionAffinity();
             proxy.UseDrainAwareAffinity();
             proxy.UseLoadBalancing();
+            proxy.UseSafeRetries();
             proxy.UsePassiveHealthChecks();
             proxy.UseUpstreamMetrics();
         }).WithMetadata(ListenerMetadata.Proxy);

@@ -1,0 +1,16 @@
+namespace Gateway.Resilience;
+
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 7001, Level = LogLevel.Debug, Message = "Cluster '{ClusterId}': retrying on '{DestinationId}' after '{FailedDestinationId}' failed ({Error})")]
+    public static partial void Retrying(ILogger logger, string clusterId, string destinationId, string failedDestinationId, string error);
+
+    [LoggerMessage(EventId = 7002, Level = LogLevel.Warning, Message = "Cluster '{ClusterId}': retry budget exhausted; not retrying the failure on '{DestinationId}'")]
+    public static partial void BudgetExhausted(ILogger logger, string clusterId, string destinationId);
+
+    [LoggerMessage(EventId = 7003, Level = LogLevel.Warning, Message = "Cluster '{ClusterId}': destination '{DestinationId}' ejected for {Period} after {Failures} consecutive failures (ejection #{Ejections} in a row)")]
+    public static partial void Ejected(ILogger logger, string clusterId, string destinationId, TimeSpan period, int failures, int ejections);
+
+    [LoggerMessage(EventId = 7004, Level = LogLevel.Information, Message = "Cluster '{ClusterId}': destination '{DestinationId}' answered again after reactivation; back-off reset")]
+    public static partial void Recovered(ILogger logger, string clusterId, string destinationId);
+}

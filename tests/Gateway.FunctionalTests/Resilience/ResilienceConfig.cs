@@ -1,0 +1,61 @@
+using System.Text.Json.Nodes;
+using Gateway.FunctionalTests.Infrastructure;
+
+namespace Gateway.FunctionalTests.Resilience;
+
+/// <summary>Config snippets for the resilience tests (cluster id "backend", route "all").</summary>
+public static class ResilienceConfig
+{
+    public static JsonObject Cluster(params (string Id, string Url)[] destinations) =>
+        GatewayConfig.SingleCluster("backend", destinations);
+
+    /// <summary>The README's Kubernetes recommendation, with a short reactivation period so tests stay short.</summary>
+    public static JsonObject WithHealthChecks(this JsonObject config, string reactivation = "00:00:05") =>
+        config.Set("ReverseProxy:Clusters:backend:HealthCheck", JsonNode.Parse($$"""
+        {
+          "Active": { "Enabled": true, "Interval": "00:00:01", "Timeout": "00:00:01", "Policy": "ConsecutiveFailures", "Path": "/healthz" },
+          "Passive": { "Enabled": true, "Policy": "ConsecutiveFailures", "ReactivationPeriod": "{{reactivation}}" }
+        }
+        """));
+
+    /// <summary>Removes a key by config path (JsonObject's own Remove(string) would shadow an extension of that name).</summary>
+    public static JsonObject RemovePath(this JsonObject root, string path)
+    {
+        var parts = path.Split(':');
+        var current = root;
+        for (var i = 0; i < parts.Length - 1; i++)
+        {
+            current = (JsonObject)current[parts[i]]!;
+        }
+
+        current.Remove(parts[^1]);
+        return root;
+    }
+
+    public static JsonObject WithoutPassiveHealth(this JsonObject config) =>
+        config.Set("ReverseProxy:Clusters:backend:HealthCheck", JsonNode.Parse("""{ "Passive": { "Enabled": false } }"""));
+
+    public static JsonObject WithRetry(this JsonObject config, bool enabled, int maxAttempts = 2, int budgetPercent = 10) =>
+        config.Set("ReverseProxy:Clusters:backend:Retry", new JsonObject
+        {
+            ["Enabled"] = enabled,
+            ["MaxAttempts"] = maxAttempts,
+            ["BudgetPercent"] = budgetPercent,
+        });
+
+    /// <summary>The value of a Prometheus series with the given name and labels (0 when absent); label order does not matter.</summary>
+    public static async Task<double> ScrapeAsync(GatewayProcess gateway, string metric, params string[] labels)
+    {
+        using var management = gateway.CreateManagementClient();
+        var text = await management.GetStringAsync("/metrics");
+        foreach (var line in text.Split('\n'))
+        {
+            if (line.StartsWith(metric + "{", StringComparison.Ordinal) && labels.All(l => line.Contains(l, StringComparison.Ordinal)))
+            {
+                return double.Parse(line[(line.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+            }
+        }
+
+        return 0;
+    }
+}
