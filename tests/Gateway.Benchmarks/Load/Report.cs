@@ -55,6 +55,7 @@ internal static class Report
         var full = Find(running, "gateway-full");
         var yarp = Find(running, "plain-yarp");
         var off = Find(running, "gateway-metrics-off");
+        var limited = Find(running, "gateway-ratelimit");
         var naive = Find(running, "naive");
         sb.AppendLine("Targets (issue 11):");
         Check(sb, "gateway-minimal req/s >= nginx", min, nginx, (a, b) => Rps(a) / Rps(b), r => r >= 1.0, "x nginx");
@@ -67,6 +68,9 @@ internal static class Report
         Check(sb, "gateway-minimal peak RSS <= 150 MB", min, min, (a, _) => a.PeakRssMb, r => r <= 150, "MB");
         Check(sb, "gateway-full peak RSS <= 150 MB", full, full, (a, _) => a.PeakRssMb, r => r <= 150, "MB");
         Check(sb, "metrics on/off: gateway-minimal req/s vs gateway-metrics-off (issue 6)", min, off, (a, b) => Rps(a) / Rps(b), _ => true, "x metrics-off");
+        Check(sb, "Redis rate limit (issue 8): p50 latency vs gateway-minimal", limited, min, (a, b) => Median(a, s => s.P50Ms) / Median(b, s => s.P50Ms), _ => true, "x minimal p50");
+        Check(sb, "Redis rate limit (issue 8): p99 latency vs gateway-minimal", limited, min, (a, b) => Median(a, s => s.P99Ms) / Median(b, s => s.P99Ms), _ => true, "x minimal p99");
+        Check(sb, "Redis rate limit (issue 8): req/s vs gateway-minimal", limited, min, (a, b) => Rps(a) / Rps(b), _ => true, "x minimal");
         Check(sb, "pooling (issue 3): gateway-minimal req/s vs naive client-per-request", min, naive, (a, b) => Rps(a) / Rps(b), _ => true, "x naive");
         sb.AppendLine();
     }
