@@ -40,12 +40,14 @@ public sealed class ProxyMetricsTests
     public void RequestCompleted_RecordsBoundedTags_AndAnErrorOnlyForForwarderErrors()
     {
         using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
-        var metrics = new ProxyMetrics(services.GetRequiredService<IMeterFactory>());
+        var factory = services.GetRequiredService<IMeterFactory>();
+        var metrics = new ProxyMetrics(factory);
         var recorded = new List<(string Instrument, Dictionary<string, object?> Tags)>();
         using var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, l) =>
         {
-            if (instrument.Meter.Name == GatewayMeter.Name)
+            // Only this test's meter: other tests in the process record on meters with the same name.
+            if (instrument.Meter.Name == GatewayMeter.Name && ReferenceEquals(instrument.Meter.Scope, factory))
             {
                 l.EnableMeasurementEvents(instrument);
             }
@@ -69,12 +71,14 @@ public sealed class ProxyMetricsTests
     public void RequestCompleted_AllocatesNothing_WhenListened()
     {
         using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
-        var metrics = new ProxyMetrics(services.GetRequiredService<IMeterFactory>());
+        var factory = services.GetRequiredService<IMeterFactory>();
+        var metrics = new ProxyMetrics(factory);
         long sum = 0;
         using var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, l) =>
         {
-            if (instrument.Meter.Name == GatewayMeter.Name)
+            // Only this test's meter: other tests in the process record on meters with the same name.
+            if (instrument.Meter.Name == GatewayMeter.Name && ReferenceEquals(instrument.Meter.Scope, factory))
             {
                 l.EnableMeasurementEvents(instrument);
             }
