@@ -46,6 +46,7 @@ public class FeatureBenchmarks
     private RequestDelegate _rateLimiterPipeline = null!;
     private DefaultHttpContext _loopbackClient = null!;
     private DefaultHttpContext _mappedClient = null!;
+    private DefaultHttpContext _ipv4Client = null!;
 
     private static readonly RequestDelegate Next = static _ => Task.CompletedTask;
 
@@ -128,6 +129,7 @@ public class FeatureBenchmarks
         _loopbackClient = Client(IPAddress.Loopback, endpoint);
         // A dual-stack listener ([::]) sees IPv4 clients as IPv4-mapped IPv6; one IPAddress per connection, reused per request.
         _mappedClient = Client(IPAddress.Parse("10.1.2.3").MapToIPv6(), endpoint);
+        _ipv4Client = Client(IPAddress.Parse("10.1.2.4"), endpoint);
     }
 
     private static DefaultHttpContext Client(IPAddress address, Endpoint endpoint)
@@ -174,6 +176,13 @@ public class FeatureBenchmarks
     public bool RateLimitDecisionLocalMapped()
     {
         using var lease = _policyLimiter.AttemptAcquire(_mappedClient);
+        return lease.IsAcquired;
+    }
+
+    [Benchmark(Description = "Rate limit, local: GetPartition + AttemptAcquire (IPv4 client)")]
+    public bool RateLimitDecisionLocalIPv4()
+    {
+        using var lease = _policyLimiter.AttemptAcquire(_ipv4Client);
         return lease.IsAcquired;
     }
 
