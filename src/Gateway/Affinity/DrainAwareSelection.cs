@@ -1,11 +1,18 @@
 // The YARP pipeline step between session affinity and load balancing: counts pinned/new affinity outcomes and keeps
 // new sessions and non-affinitized requests off draining destinations.
+using System.Collections.Frozen;
+using System.Runtime.CompilerServices;
 using Yarp.ReverseProxy.Model;
 
 namespace Gateway.Affinity;
 
 internal sealed class DrainAwareSelection(DestinationDrain drain, AffinityMetrics metrics)
 {
+    // The filtered list per YARP list: YARP hands every request of a cluster the same AvailableDestinations instance
+    // (replaced when health changes) and DestinationDrain publishes a new set per change, so one filtered array per
+    // (list, set) pair serves every request in between without allocating. Weak keys: a replaced list takes its entry with it.
+    private readonly ConditionalWeakTable<IReadOnlyList<DestinationState>, Filtered> _filtered = [];
+
     // RequestDelegate, not Func<Task>: ASP.NET Core's Func<Task> overload allocates a closure per request.
     public Task InvokeAsync(HttpContext context, RequestDelegate next)
     {
@@ -26,6 +33,24 @@ internal sealed class DrainAwareSelection(DestinationDrain drain, AffinityMetric
             return next(context);
         }
 
+        if (_filtered.TryGetValue(available, out var cached) && ReferenceEquals(cached.Draining, draining))
+        {
+            // Same list and same drain marks as when it was built: the same answer.
+            if (cached.Destinations is { } kept)
+            {
+                feature.AvailableDestinations = kept;
+            }
+
+            return next(context);
+        }
+
+        feature.AvailableDestinations = Filter(available, draining) ?? available;
+        return next(context);
+    }
+
+    /// <summary>The destinations not draining, or null when that is all of them or none (serve from the list as is).</summary>
+    private DestinationState[]? Filter(IReadOnlyList<DestinationState> available, FrozenSet<string> draining)
+    {
         var keep = 0;
         for (var i = 0; i < available.Count; i++)
         {
@@ -37,21 +62,23 @@ internal sealed class DrainAwareSelection(DestinationDrain drain, AffinityMetric
 
         // keep == 0: every remaining destination is draining. Serving from them beats a 503; the operator drained the
         // whole cluster, which is what they asked for with a grace, not an outage.
-        if (keep == 0 || keep == available.Count)
+        DestinationState[]? filtered = null;
+        if (keep != 0 && keep != available.Count)
         {
-            return next(context);
-        }
-
-        var filtered = new DestinationState[keep];
-        for (int i = 0, j = 0; i < available.Count; i++)
-        {
-            if (!draining.Contains(available[i].DestinationId))
+            filtered = new DestinationState[keep];
+            for (int i = 0, j = 0; i < available.Count; i++)
             {
-                filtered[j++] = available[i];
+                if (!draining.Contains(available[i].DestinationId))
+                {
+                    filtered[j++] = available[i];
+                }
             }
         }
 
-        feature.AvailableDestinations = filtered;
-        return next(context);
+        // Shared by concurrent requests: nothing downstream writes to AvailableDestinations' list, only replaces it.
+        _filtered.AddOrUpdate(available, new Filtered(draining, filtered));
+        return filtered;
     }
+
+    private sealed record Filtered(FrozenSet<string> Draining, DestinationState[]? Destinations);
 }

@@ -1,6 +1,7 @@
 // A named policy as ASP.NET Core's rate-limiting middleware sees it: picks the partition for a request and writes the 429.
 using System.Globalization;
 using System.Net;
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.RateLimiting;
@@ -10,6 +11,10 @@ namespace Gateway.RateLimiting;
 
 internal sealed class GatewayRateLimiterPolicy : IRateLimiterPolicy<PartitionKey>
 {
+    // IPv4 clients of a dual-stack listener arrive IPv4-mapped; MapToIPv4().ToString() would allocate two objects per
+    // request. Kestrel keeps one IPAddress per connection, so the key string is kept per instance (weakly: dies with it).
+    private static readonly ConditionalWeakTable<IPAddress, string> MappedKeys = [];
+
     private readonly string _name;
     private readonly RateLimitPolicies _policies;
     private readonly RateLimitMetrics _metrics;
@@ -66,11 +71,14 @@ internal sealed class GatewayRateLimiterPolicy : IRateLimiterPolicy<PartitionKey
 
         if (address.IsIPv4MappedToIPv6)
         {
-            address = address.MapToIPv4();
+            return new PartitionKey(PartitionKind.ClientIp, MappedKeys.GetValue(address, static a => AddressKey(a.MapToIPv4())));
         }
 
-        return new PartitionKey(PartitionKind.ClientIp, address.Equals(IPAddress.Loopback) ? "127.0.0.1" : address.ToString());
+        // IPAddress caches its own ToString().
+        return new PartitionKey(PartitionKind.ClientIp, AddressKey(address));
     }
+
+    private static string AddressKey(IPAddress address) => address.Equals(IPAddress.Loopback) ? "127.0.0.1" : address.ToString();
 
     private static string RouteId(HttpContext httpContext) =>
         httpContext.GetEndpoint()?.Metadata.GetMetadata<RouteModel>()?.Config.RouteId ?? "unknown";
