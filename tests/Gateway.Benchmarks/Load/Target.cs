@@ -66,11 +66,16 @@ internal sealed class Target(string name, string description, Func<TargetContext
             var r = await StartDotnetAsync(ctx, t, ctx.Options.GatewayDll, ["--config", WriteConfig(ctx, t, config(ctx))], env);
             if (r.NotAvailable is null && env.ContainsKey("Gateway__Telemetry__Metrics"))
             {
-                // An unknown key is silently ignored by configuration: only count "metrics off" if /metrics says so.
-                using var metrics = await Http.TryGetAsync(r.ManagementUrl + "/metrics");
-                if (metrics is { IsSuccessStatusCode: true } && (await metrics.Content.ReadAsStringAsync()).Contains("# TYPE", StringComparison.Ordinal))
+                // An unknown key is silently ignored by configuration: only count "metrics off" if a proxied request
+                // leaves no per-request series (pool and drain gauges stay on by design).
+                using (await Http.TryGetAsync(r.Url))
                 {
-                    r.NotAvailable = "n/a: Gateway:Telemetry:Metrics switch not in this build (/metrics still exports)";
+                }
+
+                using var metrics = await Http.TryGetAsync(r.ManagementUrl + "/metrics");
+                if (metrics is { IsSuccessStatusCode: true } && (await metrics.Content.ReadAsStringAsync()).Contains("gateway_proxy_requests_total", StringComparison.Ordinal))
+                {
+                    r.NotAvailable = "n/a: Gateway:Telemetry:Metrics switch not in this build (/metrics still records requests)";
                 }
             }
 
