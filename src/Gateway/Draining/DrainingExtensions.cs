@@ -1,5 +1,6 @@
 using Gateway.Configuration;
 using Gateway.Management;
+using Gateway.Proxy;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.Extensions.Options;
 
@@ -44,24 +45,7 @@ internal static class DrainingExtensions
             }
 
             state.RequestStarted();
-            Task pending;
-            try
-            {
-                pending = next(context);
-            }
-            catch
-            {
-                state.RequestEnded();
-                throw;
-            }
-
-            if (pending.IsCompletedSuccessfully)
-            {
-                state.RequestEnded();
-                return pending;
-            }
-
-            return AwaitAndEnd(pending, state);
+            return RequestCompletion.InvokeThen(next, context, state, static (_, drain) => drain.RequestEnded());
         });
     }
 
@@ -74,17 +58,5 @@ internal static class DrainingExtensions
 
         // HTTP/1.1: no keep-alive after this response; HTTP/2: a graceful GOAWAY.
         context.Features.Get<IConnectionLifetimeNotificationFeature>()?.RequestClose();
-    }
-
-    private static async Task AwaitAndEnd(Task pending, DrainState state)
-    {
-        try
-        {
-            await pending;
-        }
-        finally
-        {
-            state.RequestEnded();
-        }
     }
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Gateway.Configuration;
 using Gateway.Management;
+using Gateway.Proxy;
 using Microsoft.Extensions.Options;
 using OpenTelemetry;
 using OpenTelemetry.Exporter;
@@ -9,6 +10,7 @@ using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
 using Yarp.ReverseProxy.Forwarder;
 using Yarp.ReverseProxy.Model;
+
 
 namespace Gateway.Observability;
 
@@ -110,27 +112,7 @@ internal static class TelemetryExtensions
 
         var metrics = services.GetRequiredService<ProxyMetrics>();
         proxy.Use(next => context =>
-        {
-            var start = Stopwatch.GetTimestamp();
-            Task forwarding;
-            try
-            {
-                forwarding = next(context);
-            }
-            catch
-            {
-                RecordRequest(metrics, context, start);
-                throw;
-            }
-
-            if (forwarding.IsCompletedSuccessfully)
-            {
-                RecordRequest(metrics, context, start);
-                return forwarding;
-            }
-
-            return AwaitAndRecordRequest(forwarding, metrics, context, start);
-        });
+            RequestCompletion.InvokeThen(next, context, (metrics, Stopwatch.GetTimestamp()), static (c, s) => RecordRequest(s.metrics, c, s.Item2)));
         return proxy;
     }
 
@@ -148,52 +130,8 @@ internal static class TelemetryExtensions
 
         var metrics = services.GetRequiredService<ProxyMetrics>();
         proxy.Use(next => context =>
-        {
-            var start = Stopwatch.GetTimestamp();
-            Task forwarding;
-            try
-            {
-                forwarding = next(context);
-            }
-            catch
-            {
-                RecordUpstream(metrics, context, start);
-                throw;
-            }
-
-            if (forwarding.IsCompletedSuccessfully)
-            {
-                RecordUpstream(metrics, context, start);
-                return forwarding;
-            }
-
-            return AwaitAndRecordUpstream(forwarding, metrics, context, start);
-        });
+            RequestCompletion.InvokeThen(next, context, (metrics, Stopwatch.GetTimestamp()), static (c, s) => RecordUpstream(s.metrics, c, s.Item2)));
         return proxy;
-    }
-
-    private static async Task AwaitAndRecordRequest(Task forwarding, ProxyMetrics metrics, HttpContext context, long start)
-    {
-        try
-        {
-            await forwarding;
-        }
-        finally
-        {
-            RecordRequest(metrics, context, start);
-        }
-    }
-
-    private static async Task AwaitAndRecordUpstream(Task forwarding, ProxyMetrics metrics, HttpContext context, long start)
-    {
-        try
-        {
-            await forwarding;
-        }
-        finally
-        {
-            RecordUpstream(metrics, context, start);
-        }
     }
 
     private static void RecordRequest(ProxyMetrics metrics, HttpContext context, long start)

@@ -1,4 +1,5 @@
 using Gateway.Configuration;
+using Gateway.Proxy;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Yarp.ReverseProxy.Forwarder;
 using Yarp.ReverseProxy.Model;
@@ -33,27 +34,8 @@ internal static class PoolingExtensions
             }
 
             invoker.Enter();
-            var forwarding = next(context);
-            if (forwarding.IsCompletedSuccessfully)
-            {
-                invoker.Exit();
-                return forwarding;
-            }
-
-            return AwaitAndExit(forwarding, invoker);
+            return RequestCompletion.InvokeThen(next, context, invoker, static (_, entered) => entered.Exit());
         });
         return proxy;
-    }
-
-    private static async Task AwaitAndExit(Task forwarding, ClusterInvoker invoker)
-    {
-        try
-        {
-            await forwarding;
-        }
-        finally
-        {
-            invoker.Exit();
-        }
     }
 }
