@@ -48,6 +48,6 @@ internal sealed class AffinityOptionsValidator : IValidateOptions<AffinityOption
             errors.Add(ConfigErrors.Invalid($"{AffinityOptions.SectionPath}:DrainResyncInterval", options.DrainResyncInterval.ToString(), "must be between 00:00:01 and 01:00:00"));
         }
 
-        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+        return ConfigErrors.ToResult(errors);
     }
 }

@@ -10,6 +10,19 @@ internal static partial class ConfigErrors
 
     public static string Required(string path, string what) => $"{path}: {what} is required";
 
+    /// <summary>Adds an error when a set duration is zero or negative.</summary>
+    public static void CheckPositive(TimeSpan? value, string path, ICollection<string> errors)
+    {
+        if (value is { } v && v <= TimeSpan.Zero)
+        {
+            errors.Add(Invalid(path, v.ToString(), "must be greater than 00:00:00"));
+        }
+    }
+
+    /// <summary>The options-validation result for a list of key-path messages.</summary>
+    public static Microsoft.Extensions.Options.ValidateOptionsResult ToResult(List<string> errors) =>
+        errors.Count == 0 ? Microsoft.Extensions.Options.ValidateOptionsResult.Success : Microsoft.Extensions.Options.ValidateOptionsResult.Fail(errors);
+
     /// <summary>The binder names the path and type; we add the value and how to write it correctly.</summary>
     public static string FromBinder(InvalidOperationException ex, IConfiguration config) => FromBinder(ex, config, sectionPath: null);
 

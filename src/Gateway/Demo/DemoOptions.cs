@@ -28,6 +28,6 @@ internal sealed class DemoOptionsValidator : IValidateOptions<DemoOptions>
             }
         }
 
-        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+        return ConfigErrors.ToResult(errors);
     }
 }

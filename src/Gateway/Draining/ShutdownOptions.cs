@@ -34,7 +34,7 @@ internal sealed class ShutdownOptionsValidator : IValidateOptions<ShutdownOption
         Check(options.ReadinessDelay, "ReadinessDelay", TimeSpan.Zero, errors);
         Check(options.DrainTimeout, "DrainTimeout", TimeSpan.Zero, errors);
         Check(options.PoolCloseTimeout, "PoolCloseTimeout", TimeSpan.Zero, errors);
-        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+        return ConfigErrors.ToResult(errors);
     }
 
     private static void Check(TimeSpan value, string key, TimeSpan min, List<string> errors)

@@ -49,6 +49,6 @@ internal sealed class ForwardedHeadersSettingsValidator : IValidateOptions<Forwa
             }
         }
 
-        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+        return ConfigErrors.ToResult(errors);
     }
 }

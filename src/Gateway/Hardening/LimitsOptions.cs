@@ -86,6 +86,6 @@ internal sealed class LimitsOptionsValidator : IValidateOptions<LimitsOptions>
             errors.Add(ConfigErrors.Invalid($"{path}:MaxConcurrentConnections", options.MaxConcurrentConnections.ToString(), "must be at least 1"));
         }
 
-        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+        return ConfigErrors.ToResult(errors);
     }
 }

@@ -18,23 +18,15 @@ internal static class ConnectionPoolValidation
             errors.Add(ConfigErrors.Invalid($"{path}:MaxResponseHeadersLength", options.MaxResponseHeadersLength.ToString(), "must be between 1 and 1024 (KiB)"));
         }
 
-        Positive(options.IdleTimeout, $"{path}:IdleTimeout", errors);
-        Positive(options.Lifetime, $"{path}:Lifetime", errors);
-        Positive(options.ConnectTimeout, $"{path}:ConnectTimeout", errors);
-        Positive(options.KeepAlivePingDelay, $"{path}:KeepAlivePingDelay", errors);
-        Positive(options.KeepAlivePingTimeout, $"{path}:KeepAlivePingTimeout", errors);
-        Positive(options.RetirementGracePeriod, $"{path}:RetirementGracePeriod", errors);
+        ConfigErrors.CheckPositive(options.IdleTimeout, $"{path}:IdleTimeout", errors);
+        ConfigErrors.CheckPositive(options.Lifetime, $"{path}:Lifetime", errors);
+        ConfigErrors.CheckPositive(options.ConnectTimeout, $"{path}:ConnectTimeout", errors);
+        ConfigErrors.CheckPositive(options.KeepAlivePingDelay, $"{path}:KeepAlivePingDelay", errors);
+        ConfigErrors.CheckPositive(options.KeepAlivePingTimeout, $"{path}:KeepAlivePingTimeout", errors);
+        ConfigErrors.CheckPositive(options.RetirementGracePeriod, $"{path}:RetirementGracePeriod", errors);
         if (options.ResponseDrainTimeout is { } drain && drain < TimeSpan.Zero)
         {
             errors.Add(ConfigErrors.Invalid($"{path}:ResponseDrainTimeout", drain.ToString(), "must not be negative"));
-        }
-    }
-
-    private static void Positive(TimeSpan? value, string path, ICollection<string> errors)
-    {
-        if (value is { } v && v <= TimeSpan.Zero)
-        {
-            errors.Add(ConfigErrors.Invalid(path, v.ToString(), "must be greater than 00:00:00"));
         }
     }
 }
@@ -45,7 +37,7 @@ internal sealed class ConnectionPoolOptionsValidator : IValidateOptions<Connecti
     {
         var errors = new List<string>();
         ConnectionPoolValidation.Validate(options, ConnectionPoolOptions.DefaultsSectionPath, errors);
-        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+        return ConfigErrors.ToResult(errors);
     }
 }
 

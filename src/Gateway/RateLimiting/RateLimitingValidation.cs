@@ -15,7 +15,7 @@ internal sealed class RateLimitingOptionsValidator : IValidateOptions<RateLimiti
             Validate(policyName, policy, errors);
         }
 
-        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+        return ConfigErrors.ToResult(errors);
     }
 
     public static void Validate(string policyName, RateLimitPolicyOptions policy, ICollection<string> errors)

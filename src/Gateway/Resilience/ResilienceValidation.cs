@@ -30,8 +30,8 @@ internal static class ResilienceValidation
             errors.Add(ConfigErrors.Invalid($"{path}:Policy", policy, $"is not a passive health policy (known: {string.Join(", ", policies)})"));
         }
 
-        Positive(options.ReactivationPeriod, $"{path}:ReactivationPeriod", errors);
-        Positive(options.MaxReactivationPeriod, $"{path}:MaxReactivationPeriod", errors);
+        ConfigErrors.CheckPositive(options.ReactivationPeriod, $"{path}:ReactivationPeriod", errors);
+        ConfigErrors.CheckPositive(options.MaxReactivationPeriod, $"{path}:MaxReactivationPeriod", errors);
         if (options.ConsecutiveFailures is < 1)
         {
             errors.Add(ConfigErrors.Invalid($"{path}:ConsecutiveFailures", options.ConsecutiveFailures.ToString(), "must be at least 1"));
@@ -76,14 +76,6 @@ internal static class ResilienceValidation
 
         return false;
     }
-
-    private static void Positive(TimeSpan? value, string path, ICollection<string> errors)
-    {
-        if (value is { } v && v <= TimeSpan.Zero)
-        {
-            errors.Add(ConfigErrors.Invalid(path, v.ToString(), "must be greater than 00:00:00"));
-        }
-    }
 }
 
 internal sealed class RetryOptionsValidator : IValidateOptions<RetryOptions>
@@ -92,7 +84,7 @@ internal sealed class RetryOptionsValidator : IValidateOptions<RetryOptions>
     {
         var errors = new List<string>();
         ResilienceValidation.ValidateRetry(options, RetryOptions.DefaultsSectionPath, errors);
-        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+        return ConfigErrors.ToResult(errors);
     }
 }
 
@@ -104,7 +96,7 @@ internal sealed class PassiveHealthDefaultsValidator(IEnumerable<IPassiveHealthC
     {
         var errors = new List<string>();
         ResilienceValidation.ValidatePassive(options, PassiveHealthDefaultsOptions.SectionPath, _policies, errors);
-        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+        return ConfigErrors.ToResult(errors);
     }
 }
 

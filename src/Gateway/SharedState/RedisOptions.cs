@@ -46,6 +46,6 @@ internal sealed class RedisOptionsValidator : IValidateOptions<RedisOptions>
             errors.Add(ConfigErrors.Required($"{RedisOptions.SectionPath}:KeyPrefix", "a key prefix"));
         }
 
-        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+        return ConfigErrors.ToResult(errors);
     }
 }
