@@ -54,6 +54,10 @@ public sealed class HostileRequestTests(HostileGatewayFixture fixture, ITestOutp
     {
         var hostile = HostileRequestCorpus.Find(name);
         var upstream = fixture.Upstream;
+
+        // An earlier aborted case may still be finishing upstream (its body read ends when the gateway gives up);
+        // wait for it so its record does not land in this case.
+        await Wait.UntilAsync(() => upstream.RequestsInProgress == 0, TimeSpan.FromSeconds(30), "the previous case's upstream request to end");
         upstream.Requests.Clear();
 
         using var client = await RawHttpClient.ConnectAsync(fixture.Gateway.ProxyPort);

@@ -141,6 +141,7 @@ public sealed class RawUpstream : IAsyncDisposable
     private readonly ConcurrentBag<Task> _connections = [];
     private readonly Task _accepting;
     private int _nextConnection;
+    private int _inProgress;
 
     private RawUpstream()
     {
@@ -156,6 +157,9 @@ public sealed class RawUpstream : IAsyncDisposable
     public ConcurrentQueue<RawRequest> Requests { get; } = new();
 
     public int ConnectionsAccepted => Volatile.Read(ref _nextConnection);
+
+    /// <summary>Requests whose head arrived but which are not recorded yet (body still being read).</summary>
+    public int RequestsInProgress => Volatile.Read(ref _inProgress);
 
     public static RawUpstream Start() => new();
 
@@ -196,9 +200,21 @@ public sealed class RawUpstream : IAsyncDisposable
                     return;
                 }
 
-                var (body, error) = await ReadBodyAsync(reader, head);
-                var request = new RawRequest(connectionId, head, body, error);
-                Requests.Enqueue(request);
+                Interlocked.Increment(ref _inProgress);
+                RawRequest request;
+                try
+                {
+                    var (body, bodyError) = await ReadBodyAsync(reader, head);
+                    request = new RawRequest(connectionId, head, body, bodyError);
+                    Requests.Enqueue(request);
+                }
+                finally
+                {
+                    // After the record is queued: "nothing in progress" then means "everything recorded".
+                    Interlocked.Decrement(ref _inProgress);
+                }
+
+                var error = request.FramingError;
                 if (error is not null)
                 {
                     // We cannot know where the next request starts: close, as a strict server would.
