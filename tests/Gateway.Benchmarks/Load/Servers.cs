@@ -84,25 +84,14 @@ internal static class Servers
         """;
 
     /// <summary>The minimal gateway plus one Redis-backed fixed-window limit far above the load.</summary>
-    public static string GatewayRateLimit(int upstreamPort, int redisPort) => $$"""
-        {
-          "Gateway": {
-            "Redis": { "Configuration": "127.0.0.1:{{redisPort}}" },
-            "RateLimiting": {
-              "Policies": {
-                "bench": { "Algorithm": "FixedWindow", "PermitLimit": 1000000000, "Window": "00:00:01", "PartitionBy": "Route", "FailureMode": "Local" }
-              }
-            }
-          },
-          "ReverseProxy": {
-            "Routes": { "bench": { "ClusterId": "bench", "RateLimiterPolicy": "bench", "Match": { "Path": "{**catch-all}" } } },
-            "Clusters": { "bench": { "Destinations": { "d1": { "Address": "http://127.0.0.1:{{upstreamPort}}/" } } } }
-          }
-        }
-        """;
+    public static string GatewayRateLimit(int upstreamPort, int redisPort) => RateLimited(upstreamPort, redisPort, clusterSettings: string.Empty);
 
     /// <summary>Every per-request feature on, with the contract keys of ARCHITECTURE.md (limits far above the load).</summary>
-    public static string GatewayFull(int upstreamPort, int redisPort) => $$"""
+    public static string GatewayFull(int upstreamPort, int redisPort) =>
+        RateLimited(upstreamPort, redisPort, clusterSettings: "\"SessionAffinity\": { \"Enabled\": true, \"AffinityKeyName\": \"bench-affinity\" },");
+
+    /// <summary>One route under a Redis-backed limit; <paramref name="clusterSettings"/> adds keys to the cluster block.</summary>
+    private static string RateLimited(int upstreamPort, int redisPort, string clusterSettings) => $$"""
         {
           "Gateway": {
             "Redis": { "Configuration": "127.0.0.1:{{redisPort}}" },
@@ -116,7 +105,7 @@ internal static class Servers
             "Routes": { "bench": { "ClusterId": "bench", "RateLimiterPolicy": "bench", "Match": { "Path": "{**catch-all}" } } },
             "Clusters": {
               "bench": {
-                "SessionAffinity": { "Enabled": true, "AffinityKeyName": "bench-affinity" },
+                {{clusterSettings}}
                 "Destinations": { "d1": { "Address": "http://127.0.0.1:{{upstreamPort}}/" } }
               }
             }
