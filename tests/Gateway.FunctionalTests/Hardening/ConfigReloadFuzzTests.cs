@@ -17,7 +17,7 @@ public sealed class ConfigReloadFuzzTests(ITestOutputHelper output)
     {
         await using var upstream = await UpstreamServer.StartAsync("good");
         var baseConfig = ConfigFuzzer.BaseConfig();
-        ConfigFuzzer.SetPath(baseConfig, "ReverseProxy:Clusters:demo:Destinations", new JsonObject { ["demo-1"] = new JsonObject { ["Address"] = upstream.Url } });
+        JsonPath.Set(baseConfig, "ReverseProxy:Clusters:demo:Destinations", new JsonObject { ["demo-1"] = new JsonObject { ["Address"] = upstream.Url } });
         var baseText = baseConfig.ToJson();
         await using var gateway = await GatewayProcess.StartAsync(baseText);
         using var client = gateway.CreateProxyClient();

@@ -19,8 +19,11 @@ public enum Expect
 }
 
 /// <summary>A malformed or hostile HTTP/1.1 request, as raw bytes, with what the gateway must do with it.</summary>
-public sealed record HostileCase(string Name, string Request, Expect Expect, int Forwarded = 0, Action<IReadOnlyList<RawRequest>>? Check = null)
+public sealed record HostileCase(string Name, string Request, Expect Expect, int Forwarded = 0, Action<IReadOnlyList<RawRequest>>? Check = null, int Responses = 0)
 {
+    /// <summary>How many responses the case's own bytes earn (a rejected pipelined request adds its 4xx).</summary>
+    public int ExpectedResponses => Responses > 0 ? Responses : Expect == Expect.Forwarded ? Forwarded : 1;
+
     public override string ToString() => Name;
 }
 
@@ -209,7 +212,7 @@ public static class HostileRequestCorpus
                 Post("Content-Length: 4\r\nTransfer-Encoding: chunked\r\n", chunkedSmuggle) + "GET /api/victim HTTP/1.1\r\nHost: gw.test\r\n\r\n", Expect.Rejected),
             new("request with a malformed second request pipelined behind it",
                 Get(string.Empty) + "GET /api/second HTTP/1.1\r\nHost: gw.test\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n0\r\n\r\n", Expect.Forwarded, 1,
-                requests => Assert.Equal("/api/get", requests[0].Target)),
+                requests => Assert.Equal("/api/get", requests[0].Target), Responses: 2),
         };
 
         var duplicates = cases.GroupBy(c => c.Name).Where(g => g.Count() > 1).Select(g => g.Key).ToList();

@@ -62,7 +62,7 @@ public sealed class HostileRequestTests(HostileGatewayFixture fixture, ITestOutp
 
         using var client = await RawHttpClient.ConnectAsync(fixture.Gateway.ProxyPort);
         await client.SendAsync(hostile.Request);
-        var exchange = await client.ReadAsync(hostile.Expect == Expect.Forwarded ? hostile.Forwarded : 1, ReadTimeout);
+        var exchange = await client.ReadAsync(hostile.ExpectedResponses, ReadTimeout);
         var caseCount = exchange.Responses.Count;
 
         // A clean request on the same connection: if the hostile bytes left anything behind in the gateway's parser,
