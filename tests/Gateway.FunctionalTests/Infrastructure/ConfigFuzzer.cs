@@ -36,29 +36,10 @@ public static class ConfigFuzzer
             ("ReverseProxy:Routes:demo:MaxRequestBodySize", 2048),
         })
         {
-            SetPath(config, path, value);
+            JsonPath.Set(config, path, value);
         }
 
         return config;
-    }
-
-    /// <summary>Sets a value by key path (a:b:c), creating objects on the way.</summary>
-    public static void SetPath(JsonObject root, string path, JsonNode? value)
-    {
-        var parts = path.Split(':');
-        var current = root;
-        for (var i = 0; i < parts.Length - 1; i++)
-        {
-            if (current[parts[i]] is not JsonObject next)
-            {
-                next = new JsonObject();
-                current[parts[i]] = next;
-            }
-
-            current = next;
-        }
-
-        current[parts[^1]] = value;
     }
 
     /// <summary>Variant <paramref name="index"/>: 1-3 mutations of <paramref name="baseConfig"/>, returned as file text.</summary>

@@ -39,20 +39,7 @@ public static class GatewayConfig
     /// <summary>Sets a value by a config key path (a:b:c), creating objects on the way.</summary>
     public static JsonObject Set(this JsonObject root, string path, JsonNode? value)
     {
-        var parts = path.Split(':');
-        var current = root;
-        for (var i = 0; i < parts.Length - 1; i++)
-        {
-            if (current[parts[i]] is not JsonObject next)
-            {
-                next = new JsonObject();
-                current[parts[i]] = next;
-            }
-
-            current = next;
-        }
-
-        current[parts[^1]] = value;
+        JsonPath.Set(root, path, value);
         return root;
     }
 

@@ -18,20 +18,6 @@ public static class ResilienceConfig
         }
         """));
 
-    /// <summary>Removes a key by config path (JsonObject's own Remove(string) would shadow an extension of that name).</summary>
-    public static JsonObject RemovePath(this JsonObject root, string path)
-    {
-        var parts = path.Split(':');
-        var current = root;
-        for (var i = 0; i < parts.Length - 1; i++)
-        {
-            current = (JsonObject)current[parts[i]]!;
-        }
-
-        current.Remove(parts[^1]);
-        return root;
-    }
-
     public static JsonObject WithoutPassiveHealth(this JsonObject config) =>
         config.Set("ReverseProxy:Clusters:backend:HealthCheck", JsonNode.Parse("""{ "Passive": { "Enabled": false } }"""));
 
