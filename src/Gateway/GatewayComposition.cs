@@ -15,8 +15,8 @@ namespace Gateway;
 
 internal static class GatewayComposition
 {
-    public static IServiceCollection AddGatewayFeatures(this IServiceCollection services) => services
-        .AddGatewayTelemetry()
+    public static IServiceCollection AddGatewayFeatures(this IServiceCollection services, IConfiguration configuration) => services
+        .AddGatewayTelemetry(configuration)
         .AddManagement()
         .AddHardening() // after AddManagement: it extends the Kestrel config loader Management installs
         .AddSharedState()

@@ -10,7 +10,7 @@ using Gateway.Resilience;
 var builder = WebApplication.CreateBuilder(args);
 builder.AddGatewayConfiguration(args);
 builder.AddGatewayLogging();
-builder.Services.AddGatewayFeatures();
+builder.Services.AddGatewayFeatures(builder.Configuration);
 
 var app = builder.Build();
 if (!app.ValidateGatewayConfiguration())

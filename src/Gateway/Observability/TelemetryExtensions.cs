@@ -16,20 +16,28 @@ namespace Gateway.Observability;
 
 internal static class TelemetryExtensions
 {
-    /// <summary>Framework meters that record on every request; listened to only while <c>Gateway:Telemetry:Metrics</c> is true.</summary>
-    private static readonly string[] PerRequestMeters =
-    [
-        "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Routing", "Microsoft.AspNetCore.Diagnostics",
-        "Microsoft.AspNetCore.RateLimiting", "System.Net.Http", "System.Net.NameResolution",
-    ];
+    /// <summary>
+    /// Framework meters listened to while <c>Gateway:Telemetry:Metrics</c> is true. Hosting's http.server.* is the only
+    /// per-request one: it counts requests that match no route, which gateway.proxy.* never sees.
+    /// </summary>
+    private static readonly string[] FrameworkMeters =
+        ["Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Diagnostics", "System.Net.NameResolution"];
 
-    public static IServiceCollection AddGatewayTelemetry(this IServiceCollection services)
+    /// <summary>
+    /// Per-request framework meters that repeat what gateway.* records (http.client.* per upstream attempt and connection,
+    /// routing matches, rate-limiter leases), each a few instrument updates per request; only with <c>DetailedMetrics</c>.
+    /// </summary>
+    private static readonly string[] DetailedFrameworkMeters =
+        ["System.Net.Http", "Microsoft.AspNetCore.Routing", "Microsoft.AspNetCore.RateLimiting"];
+
+    public static IServiceCollection AddGatewayTelemetry(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddGatewayOptions<TelemetryOptions, TelemetryOptionsValidator>(TelemetryOptions.SectionPath);
         services.AddSingleton<ProxyMetrics>();
         services.AddSingleton<GatewayGauges>();
 
-        services.AddOpenTelemetry()
+        var openTelemetry = services.AddOpenTelemetry();
+        openTelemetry
             .ConfigureResource(resource => resource.AddService("gateway"))
             .WithMetrics(metrics => ((IDeferredMeterProviderBuilder)metrics
                 .AddMeter(GatewayMeter.Name, "Microsoft.AspNetCore.Server.Kestrel")
@@ -41,12 +49,27 @@ internal static class TelemetryExtensions
                     // listened to, so ASP.NET Core and HttpClient record nothing (not merely dropped at export). These are
                     // the meters AddAspNetCoreInstrumentation/AddHttpClientInstrumentation subscribe to on .NET 8+; those
                     // extensions register services, which is no longer allowed once options can be read.
-                    if (sp.GetRequiredService<IOptions<TelemetryOptions>>().Value.Metrics)
+                    var options = sp.GetRequiredService<IOptions<TelemetryOptions>>().Value;
+                    if (options.Metrics)
                     {
-                        metrics.AddMeter(PerRequestMeters);
+                        metrics.AddMeter(FrameworkMeters);
+                        if (options.DetailedMetrics)
+                        {
+                            metrics.AddMeter(DetailedFrameworkMeters);
+                        }
                     }
-                }))
-            .WithTracing(tracing => ((IDeferredTracerProviderBuilder)tracing
+                }));
+
+        // Without a collector nobody receives a span, so no tracing listener is attached: an OpenTelemetry listener costs
+        // every request a sampling decision and two instrumented activities. Trace context still reaches upstreams through
+        // the activities ASP.NET Core and HttpClient create on their own. Read here, not from options: instrumentation
+        // registers services, and the validator still rejects a bad endpoint at start.
+        if (string.IsNullOrWhiteSpace(configuration[$"{TelemetryOptions.SectionPath}:Otlp:Endpoint"]))
+        {
+            return services;
+        }
+
+        openTelemetry.WithTracing(tracing => ((IDeferredTracerProviderBuilder)tracing
                 // Probes and scrapes on the management listener are not traced.
                 .AddAspNetCoreInstrumentation(static o => o.Filter = static context => !ManagementConnectionFeature.IsManagement(context))
                 // YARP's SocketsHttpHandler (ReverseProxyPropagator) writes traceparent from this client activity.

@@ -15,6 +15,12 @@ internal sealed class TelemetryOptions
     public bool Metrics { get; init; } = true;
 
     /// <summary>
+    /// Also record .NET's per-request HttpClient (<c>http.client.*</c>), routing and rate-limiter metrics. Default false:
+    /// they repeat what <c>gateway.*</c> records per route, cluster and destination, at a cost on every request.
+    /// </summary>
+    public bool DetailedMetrics { get; init; }
+
+    /// <summary>
     /// Share of new traces (requests arriving without a sampled <c>traceparent</c>) the gateway records, 0..1. Default 0:
     /// the gateway follows the caller's sampling decision (parent-based) and starts none of its own. Context is propagated
     /// to upstreams either way.

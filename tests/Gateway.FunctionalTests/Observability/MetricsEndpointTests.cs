@@ -75,6 +75,37 @@ public sealed class MetricsEndpointTests(ITestOutputHelper output)
         Assert.Contains("gateway_destination_health{otel_scope_name=\"Gateway\",cluster=\"backend\",destination=\"d1\"} 1", metrics);
     }
 
+    [Theory]
+    [InlineData(null, false)]
+    [InlineData("true", true)]
+    public async Task FrameworkClientAndRoutingMeters_AreRecorded_OnlyWithDetailedMetrics(string? detailed, bool expected)
+    {
+        await using var upstream = await UpstreamServer.StartAsync("upstream");
+        var env = new Dictionary<string, string>();
+        if (detailed is not null)
+        {
+            env["Gateway__Telemetry__DetailedMetrics"] = detailed;
+        }
+
+        await using var gateway = await GatewayProcess.StartAsync(GatewayConfig.SingleCluster(upstream).ToJson(), env);
+        using var proxy = gateway.CreateProxyClient();
+        using var management = gateway.CreateManagementClient();
+        Assert.Equal("upstream", await proxy.GetStringAsync("/x"));
+        Assert.Equal(HttpStatusCode.NotFound, (await management.GetAsync("/no-such-endpoint")).StatusCode);
+
+        // The exporter caches a scrape briefly: poll until this request's own series are in.
+        var metrics = "";
+        await Wait.UntilAsync(async () =>
+        {
+            metrics = await management.GetStringAsync("/metrics");
+            return metrics.Contains("gateway_proxy_requests_total{", StringComparison.Ordinal)
+                && metrics.Contains("http_server_request_duration_seconds_count{", StringComparison.Ordinal);
+        }, TimeSpan.FromSeconds(10), "the proxied request and the 404 in /metrics");
+
+        Assert.Equal(expected, metrics.Contains("http_client_request_duration_seconds_count{", StringComparison.Ordinal));
+        Assert.Equal(expected, metrics.Contains("aspnetcore_routing_match_attempts_total{", StringComparison.Ordinal));
+    }
+
     [Fact]
     public async Task MetricsSwitchOff_RecordsNoPerRequestMetrics_ButKeepsScrapeTimeGauges()
     {

@@ -88,7 +88,7 @@ public sealed partial class ConfigFuzzTests(ITestOutputHelper output)
     {
         var builder = WebApplication.CreateBuilder(["--config", configPath]);
         builder.AddGatewayConfiguration(["--config", configPath]);
-        builder.Services.AddGatewayFeatures();
+        builder.Services.AddGatewayFeatures(builder.Configuration);
         return builder.Build();
     }
 
