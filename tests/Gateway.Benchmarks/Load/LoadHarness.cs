@@ -16,7 +16,7 @@ internal static class LoadHarness
         var started = DateTime.Now;
         report.AppendLine(CultureInfo.InvariantCulture, $"# Gateway load benchmark ({started:yyyy-MM-dd HH:mm}, {Environment.ProcessorCount} cores, mode {(o.Knobs ? "knobs" : "targets")})");
         report.AppendLine();
-        report.AppendLine(CultureInfo.InvariantCulture, $"wrk -t{o.Threads} -c{o.Connections} -d{o.Duration}s (after a {o.Warmup}s warmup, doubled in round 1), {o.Rounds} interleaved rounds, medians. 64-byte responses from nginx on loopback.");
+        report.AppendLine(CultureInfo.InvariantCulture, $"wrk -t{o.Threads} -c{o.Connections} -d{o.Duration}s, {o.Rounds} interleaved rounds, medians. Round 1 warms every target in {o.Warmup}s chunks until {o.SteadyChunks} consecutive chunks' req/s are within {o.SteadyPct}% (at most {o.MaxWarmup}s); later rounds warm {o.Warmup}s. 64-byte responses from nginx on loopback.");
         report.AppendLine("Shared, noisy machine: compare ratios measured side by side, not absolute figures across runs.");
         report.AppendLine();
 
@@ -87,7 +87,9 @@ internal static class LoadHarness
                     }
 
                     var accepts0 = await stub.AcceptsAsync();
-                    var warm = await Wrk.RunAsync(r.Url, o.Threads, o.Connections, round == 0 ? o.Warmup * 2 : o.Warmup, r.Headers, sideCpu);
+                    var warmRequests = round == 0
+                        ? await WarmUntilSteadyAsync(o, r, sideCpu)
+                        : (await Wrk.RunAsync(r.Url, o.Threads, o.Connections, o.Warmup, r.Headers, sideCpu)).Requests;
                     var cpu0 = r.Proc?.CpuMicros() ?? 0;
                     var m = await Wrk.RunAsync(r.Url, o.Threads, o.Connections, o.Duration, r.Headers, sideCpu);
                     var cpu1 = r.Proc?.CpuMicros() ?? 0;
@@ -95,7 +97,7 @@ internal static class LoadHarness
                     m.CpuMicrosPerRequest = r.Proc is null || m.Requests == 0 ? double.NaN : (cpu1 - cpu0) / (double)m.Requests;
                     // The second stub_status request's own connection is counted too.
                     m.UpstreamConnections = accepts1 - accepts0 - 1;
-                    m.RequestsIncludingWarmup = warm.Requests + m.Requests;
+                    m.RequestsIncludingWarmup = warmRequests + m.Requests;
                     r.Samples.Add(m);
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                         $"  round {round + 1} {r.Target.Name,-24} {m.RequestsPerSecond,9:F0} req/s  p99 {m.P99Ms,7:F2} ms  cpu {m.CpuMicrosPerRequest,6:F1} us/req  upstream conns {m.UpstreamConnections}  errors {m.Errors}"));
@@ -116,6 +118,52 @@ internal static class LoadHarness
                 r.Proc?.Dispose();
             }
         }
+    }
+
+    /// <summary>
+    /// Round 1: load in chunks of --warmup seconds until the last --steady-chunks chunks' req/s lie within --steady-pct
+    /// of each other, or --max-warmup seconds. A fixed warm-up measured .NET's tiered JIT instead of the proxy: the
+    /// gateway pinned to one core needed ~55 s to reach steady state, nginx/HAProxy none. Returns the requests sent.
+    /// </summary>
+    private static async Task<long> WarmUntilSteadyAsync(HarnessOptions o, RunningTarget r, string? sideCpu)
+    {
+        var rates = new List<double>();
+        long requests = 0;
+        var seconds = 0;
+        Console.Write($"  warming {r.Target.Name}:");
+        do
+        {
+            var chunk = await Wrk.RunAsync(r.Url, o.Threads, o.Connections, o.Warmup, r.Headers, sideCpu);
+            rates.Add(chunk.RequestsPerSecond);
+            requests += chunk.Requests;
+            seconds += o.Warmup;
+            Console.Write(string.Create(CultureInfo.InvariantCulture, $" {chunk.RequestsPerSecond:F0}"));
+        }
+        while (!IsSteady(rates, o.SteadyChunks, o.SteadyPct) && seconds + o.Warmup <= o.MaxWarmup);
+
+        r.WarmupSeconds = seconds;
+        r.ColdRps = rates[0];
+        r.WarmupMaxHit = !IsSteady(rates, o.SteadyChunks, o.SteadyPct);
+        Console.WriteLine(r.WarmupMaxHit ? $" req/s: NOT steady after {seconds} s (--max-warmup)" : $" req/s: steady after {seconds} s");
+        return requests;
+    }
+
+    /// <summary>The last <paramref name="chunks"/> rates span at most <paramref name="pct"/> % of the highest of them.</summary>
+    internal static bool IsSteady(List<double> rates, int chunks, double pct)
+    {
+        if (rates.Count < chunks)
+        {
+            return false;
+        }
+
+        double min = double.MaxValue, max = 0;
+        for (var i = rates.Count - chunks; i < rates.Count; i++)
+        {
+            min = Math.Min(min, rates[i]);
+            max = Math.Max(max, rates[i]);
+        }
+
+        return max - min <= max * pct / 100;
     }
 
     internal static string Tail(string output)
@@ -190,7 +238,10 @@ internal sealed class HarnessOptions
 {
     public int Rounds { get; set; } = 3;
     public int Duration { get; set; } = 10;
-    public int Warmup { get; set; } = 3;
+    public int Warmup { get; set; } = 5;
+    public double SteadyPct { get; set; } = 5;
+    public int SteadyChunks { get; set; } = 2;
+    public int MaxWarmup { get; set; } = 120;
     public int Connections { get; set; } = 64;
     public int Threads { get; set; } = 2;
     public bool Knobs { get; set; }
@@ -228,6 +279,9 @@ internal sealed class HarnessOptions
                 case "--rounds": o.Rounds = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--duration": o.Duration = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--warmup": o.Warmup = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--steady-pct": o.SteadyPct = double.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--steady-chunks": o.SteadyChunks = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--max-warmup": o.MaxWarmup = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--connections": o.Connections = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--threads": o.Threads = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--knobs": o.Knobs = true; break;
@@ -238,6 +292,11 @@ internal sealed class HarnessOptions
                 case "--knob": o.KnobVariants.Add(ParseKnob(Next())); break;
                 default: throw new ArgumentException($"unknown option {args[i]}");
             }
+        }
+
+        if (o.Warmup < 1 || o.SteadyChunks < 2 || o.SteadyPct < 0)
+        {
+            throw new ArgumentException("--warmup must be >= 1, --steady-chunks >= 2, --steady-pct >= 0");
         }
 
         if (o.KnobVariants.Count == 0)

@@ -13,8 +13,8 @@ internal static class Report
             ? "## Placement: pinned (proxy `taskset -c 1`, wrk + upstream + redis `taskset -c 0`: the 1-CPU pod)"
             : "## Placement: unpinned (everything shares both cores)");
         sb.AppendLine();
-        sb.AppendLine("| target | req/s (min-max) | vs direct | vs nginx | p50 ms | p99 ms | proxy CPU us/req | upstream conns opened | per 100k req | req/upstream conn | peak RSS MB | errors |");
-        sb.AppendLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        sb.AppendLine("| target | req/s (min-max) | vs direct | vs nginx | p50 ms | p99 ms | proxy CPU us/req | upstream conns opened | per 100k req | req/upstream conn | peak RSS MB | errors | warm-up s | cold req/s (first chunk) |");
+        sb.AppendLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
 
         var direct = Find(running, "direct");
         var nginx = Find(running, "nginx");
@@ -22,7 +22,7 @@ internal static class Report
         {
             if (r.NotAvailable is not null || r.Failed is not null || r.Samples.Count == 0)
             {
-                sb.AppendLine(Inv($"| {r.Target.Name} | {r.NotAvailable ?? r.Failed ?? "no samples"} | | | | | | | | | | |"));
+                sb.AppendLine(Inv($"| {r.Target.Name} | {r.NotAvailable ?? r.Failed ?? "no samples"} | | | | | | | | | | | | |"));
                 continue;
             }
 
@@ -30,10 +30,16 @@ internal static class Report
             var conns = Median(r, s => s.UpstreamConnections);
             var per100k = Median(r, s => s.RequestsIncludingWarmup == 0 ? double.NaN : s.UpstreamConnections * 100_000.0 / s.RequestsIncludingWarmup);
             var perConn = Median(r, s => s.UpstreamConnections <= 0 ? double.PositiveInfinity : s.RequestsIncludingWarmup / (double)s.UpstreamConnections);
-            sb.AppendLine(Inv($"| {r.Target.Name} | {rps:F0} ({r.Samples.Min(s => s.RequestsPerSecond):F0}-{r.Samples.Max(s => s.RequestsPerSecond):F0}) | {Ratio(rps, direct is null ? double.NaN : Median(direct, s => s.RequestsPerSecond))} | {Ratio(rps, nginx is null ? double.NaN : Median(nginx, s => s.RequestsPerSecond))} | {Median(r, s => s.P50Ms):F2} | {Median(r, s => s.P99Ms):F2} | {Num(Median(r, s => s.CpuMicrosPerRequest))} | {conns:F0} | {per100k:F1} | {(double.IsInfinity(perConn) ? "all reused" : perConn.ToString("F0", CultureInfo.InvariantCulture))} | {Num(r.PeakRssMb)} | {r.Samples.Sum(s => s.Errors)} |"));
+            sb.AppendLine(Inv($"| {r.Target.Name} | {rps:F0} ({r.Samples.Min(s => s.RequestsPerSecond):F0}-{r.Samples.Max(s => s.RequestsPerSecond):F0}) | {Ratio(rps, direct is null ? double.NaN : Median(direct, s => s.RequestsPerSecond))} | {Ratio(rps, nginx is null ? double.NaN : Median(nginx, s => s.RequestsPerSecond))} | {Median(r, s => s.P50Ms):F2} | {Median(r, s => s.P99Ms):F2} | {Num(Median(r, s => s.CpuMicrosPerRequest))} | {conns:F0} | {per100k:F1} | {(double.IsInfinity(perConn) ? "all reused" : perConn.ToString("F0", CultureInfo.InvariantCulture))} | {Num(r.PeakRssMb)} | {r.Samples.Sum(s => s.Errors)} | {r.WarmupSeconds}{(r.WarmupMaxHit ? "*" : "")} | {r.ColdRps:F0} |"));
         }
 
         sb.AppendLine();
+        if (running.Exists(r => r.WarmupMaxHit))
+        {
+            sb.AppendLine(Inv($"\\* not steady within --max-warmup {o.MaxWarmup} s (last {o.SteadyChunks} chunks of {o.Warmup} s differed by more than {o.SteadyPct}%): its figures may still include warm-up."));
+            sb.AppendLine();
+        }
+
         foreach (var r in running)
         {
             sb.AppendLine(Inv($"- `{r.Target.Name}`: {r.Target.Description}"));

@@ -16,6 +16,11 @@ internal sealed class RunningTarget(Target target, string url, Proc? proc)
     public List<string> Headers { get; } = [];
     public List<WrkResult> Samples { get; } = [];
     public double PeakRssMb { get; set; } = double.NaN;
+
+    /// <summary>Round 1's warm-up: seconds of load until steady, req/s of its first chunk, and whether --max-warmup cut it.</summary>
+    public int WarmupSeconds { get; set; }
+    public double ColdRps { get; set; } = double.NaN;
+    public bool WarmupMaxHit { get; set; }
     public string ManagementUrl { get; init; } = "";
 }
 
