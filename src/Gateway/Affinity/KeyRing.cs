@@ -17,6 +17,7 @@ internal static class KeyRing
     public static IServiceCollection AddAffinityKeyRing(this IServiceCollection services)
     {
         services.AddDataProtection();
+        DecorateProvider(services);
         services.AddOptions<DataProtectionOptions>().Configure<IOptions<AffinityOptions>>((dp, affinity) =>
             dp.ApplicationDiscriminator = affinity.Value.ApplicationName);
         services.AddOptions<KeyManagementOptions>().Configure<SharedRedis, IOptions<AffinityOptions>, ILoggerFactory>((keys, redis, affinity, loggers) =>
@@ -34,6 +35,18 @@ internal static class KeyRing
         });
         services.AddHostedService<KeyRingWarmup>();
         return services;
+    }
+
+    // Wraps the provider Data Protection registered, so YARP's affinity policies get the caching protector.
+    private static void DecorateProvider(IServiceCollection services)
+    {
+        var registered = services.Last(static d => d.ServiceType == typeof(IDataProtectionProvider) && !d.IsKeyedService);
+        services.Remove(registered);
+        services.AddSingleton<IDataProtectionProvider>(sp => new AffinityCookieProtectionProvider(
+            (IDataProtectionProvider)(registered.ImplementationInstance
+                ?? registered.ImplementationFactory?.Invoke(sp)
+                ?? ActivatorUtilities.CreateInstance(sp, registered.ImplementationType!)),
+            sp.GetRequiredService<TimeProvider>()));
     }
 
     public static string Describe(SharedRedis redis, AffinityOptions options) =>

@@ -10,7 +10,8 @@ internal static class DeclaredBodyLimit
 {
     public static IReverseProxyApplicationBuilder UseDeclaredBodyLimit(this IReverseProxyApplicationBuilder proxy)
     {
-        proxy.Use(static (context, next) =>
+        // RequestDelegate, not Func<Task>: ASP.NET Core's Func<Task> overload allocates a closure per request.
+        proxy.Use(static (HttpContext context, RequestDelegate next) =>
         {
             if (context.Request.ContentLength is { } length && length > 0 && length > Limit(context))
             {
@@ -19,7 +20,7 @@ internal static class DeclaredBodyLimit
                 return Task.CompletedTask;
             }
 
-            return next();
+            return next(context);
         });
         return proxy;
     }

@@ -240,7 +240,7 @@ internal sealed class HarnessOptions
     public int Duration { get; set; } = 10;
     public int Warmup { get; set; } = 5;
     public double SteadyPct { get; set; } = 5;
-    public int SteadyChunks { get; set; } = 2;
+    public int SteadyChunks { get; set; } = 3;
     public int MaxWarmup { get; set; } = 120;
     public int Connections { get; set; } = 64;
     public int Threads { get; set; } = 2;
@@ -254,18 +254,18 @@ internal sealed class HarnessOptions
     /// <summary>--knobs variants: label and env overrides; --knob "label:K=V;K2=V2" replaces the default list.</summary>
     public List<(string Label, Dictionary<string, string> Env)> KnobVariants { get; } = [];
 
-    /// <summary>Each variant flips one setting away from what the project ships, so "shipped" vs it is the before/after.</summary>
+    /// <summary>Each variant flips one setting away from what the project ships (runtimeconfig + the Dockerfile's ENV), so "shipped" vs it is the before/after.</summary>
     private static readonly string[] DefaultKnobs =
     [
         "shipped:",
         "gcServer=1:DOTNET_gcServer=1",
         "gcConcurrent=1:DOTNET_gcConcurrent=1",
         "UnfairSemaphoreSpinLimit=0:DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0",
-        "InlineCompletions=1:DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1",
+        "InlineCompletions=0 (runtime default):DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=0",
         "ActivityPropagation=0:DOTNET_SYSTEM_NET_HTTP_ENABLEACTIVITYPROPAGATION=0",
         "GCgen0size=64MB:DOTNET_GCgen0size=0x4000000",
-        // Until Gateway:Telemetry:Metrics exists: the OpenTelemetry SDK's own off switch detaches every listener.
-        "metrics-off(OTEL_SDK_DISABLED):OTEL_SDK_DISABLED=true",
+        "TC_CallCountingDelayMs=100 (runtime default):DOTNET_TC_CallCountingDelayMs=100",
+        "metrics-off:Gateway__Telemetry__Metrics=false",
     ];
 
     public static HarnessOptions Parse(string[] args)

@@ -68,7 +68,14 @@ internal sealed class Target(string name, string description, Func<TargetContext
     private static Target Gateway(string name, string description, Func<TargetContext, string> config, Dictionary<string, string> env) =>
         new(name, description, async (ctx, t) =>
         {
-            var r = await StartDotnetAsync(ctx, t, ctx.Options.GatewayDll, ["--config", WriteConfig(ctx, t, config(ctx))], env);
+            // The gateway runs as the image runs it: the Dockerfile's ENV first, then the target's own overrides.
+            var shipped = ImageEnvironment.Read("Dockerfile");
+            foreach (var (k, v) in env)
+            {
+                shipped[k] = v;
+            }
+
+            var r = await StartDotnetAsync(ctx, t, ctx.Options.GatewayDll, ["--config", WriteConfig(ctx, t, config(ctx))], shipped);
             if (r.NotAvailable is null && env.ContainsKey("Gateway__Telemetry__Metrics"))
             {
                 // An unknown key is silently ignored by configuration: only count "metrics off" if a proxied request
@@ -160,4 +167,32 @@ internal sealed class Target(string name, string description, Func<TargetContext
     }
 
     internal static string Invariant(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+}
+
+/// <summary>The final stage's ENV of our own Dockerfile (KEY=value pairs, line continuations; values without spaces).</summary>
+internal static class ImageEnvironment
+{
+    public static Dictionary<string, string> Read(string dockerfile)
+    {
+        var env = new Dictionary<string, string>();
+        var logical = File.ReadAllText(dockerfile).Replace("\\\n", " ", StringComparison.Ordinal).Split('\n');
+        foreach (var line in logical)
+        {
+            var trimmed = line.Trim();
+            if (trimmed.StartsWith("FROM ", StringComparison.OrdinalIgnoreCase))
+            {
+                env.Clear(); // only the final stage's ENV reaches the running container
+            }
+            else if (trimmed.StartsWith("ENV ", StringComparison.OrdinalIgnoreCase))
+            {
+                foreach (var pair in trimmed[4..].Split(' ', StringSplitOptions.RemoveEmptyEntries))
+                {
+                    var eq = pair.IndexOf('=', StringComparison.Ordinal);
+                    env[pair[..eq]] = pair[(eq + 1)..];
+                }
+            }
+        }
+
+        return env;
+    }
 }
