@@ -40,7 +40,17 @@ internal sealed class ConfigFileWatcher : IDisposable
 
     public string FilePath => _path;
 
-    private void OnEvent(object sender, FileSystemEventArgs e) => _settleTimer.Change(SettleDelay, Timeout.InfiniteTimeSpan);
+    // Only the file itself (an editor's rename lands on its name) and ConfigMap's `..data` / `..<timestamp>` entries:
+    // logs or other files written next to the config would otherwise restart the settle timer on every write.
+    // Anything missed here is still caught by the poll.
+    private void OnEvent(object sender, FileSystemEventArgs e)
+    {
+        var name = e.Name.AsSpan();
+        if (name.StartsWith("..", StringComparison.Ordinal) || name.Equals(System.IO.Path.GetFileName(_path.AsSpan()), StringComparison.Ordinal))
+        {
+            _settleTimer.Change(SettleDelay, Timeout.InfiniteTimeSpan);
+        }
+    }
 
     public void Dispose()
     {
