@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Load benchmark: builds Release, installs wrk/nginx/haproxy/redis-server if missing, then one interleaved run over
 # direct / nginx / HAProxy / gateway (minimal, full, metrics off) / plain YARP / naive forwarder, in two placements.
-#   tests/Gateway.Benchmarks/run.sh                 # the comparison (~20 min: round 1 warms each target until steady)
+#   tests/Gateway.Benchmarks/run.sh                 # the comparison (~35 min: round 1 warms each target until steady)
 #   tests/Gateway.Benchmarks/run.sh --knobs         # A/B of runtime settings on the minimal gateway
 #   tests/Gateway.Benchmarks/run.sh micro [--filter '*Drain*']   # BenchmarkDotNet micro-benchmarks (all when no args)
 # Options for load runs: --rounds N --duration S --warmup S --connections N --placements unpinned,pinned
