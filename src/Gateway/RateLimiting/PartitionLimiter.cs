@@ -20,6 +20,17 @@ internal sealed class PartitionLimiter : ReplenishingRateLimiter
     private RedisKey[]? _keys;
     private long _lastUsed;
 
+    // FixedWindow through Redis: permits taken from Redis in one round trip and not handed out yet. They belong to the
+    // Redis window they were taken in, so they lapse when it ends (unused ones are lost: the limit is never exceeded).
+    private readonly Lock _leaseLock = new();
+    private long _leased;
+    private long _leaseEnds;
+    private long _lastRemaining;
+    private PolicySettings? _leaseSettings;
+
+    /// <summary>Most permits taken per Redis round trip; the script also grants at most 1/16 of what is left.</summary>
+    internal const long MaxBatch = 100;
+
     public PartitionLimiter(string policy, PartitionKey partition, RateLimitPolicies policies, RedisRateLimitStore store, RateLimitMetrics metrics, TimeProvider time)
     {
         _policy = policy;
@@ -58,8 +69,14 @@ internal sealed class PartitionLimiter : ReplenishingRateLimiter
     {
         var settings = _policies.Get(_policy);
         Volatile.Write(ref _lastUsed, _time.GetTimestamp());
-        // A shared check needs I/O: answer "not yet" and ASP.NET Core's middleware calls AcquireAsync next.
-        return UsesRedis(settings) ? Leases.Pending : Local(settings).AttemptAcquire(permitCount);
+        if (!UsesRedis(settings))
+        {
+            return Local(settings).AttemptAcquire(permitCount);
+        }
+
+        // A permit already taken from Redis in a batch needs no I/O. Otherwise a shared check does: answer "not yet"
+        // and ASP.NET Core's middleware calls AcquireAsync next.
+        return settings.Algorithm == RateLimitAlgorithm.FixedWindow && _store.IsAvailable && TryTakeLeased(settings) ? Leases.Admitted : Leases.Pending;
     }
 
     protected override ValueTask<RateLimitLease> AcquireAsyncCore(int permitCount, CancellationToken cancellationToken)
@@ -78,13 +95,78 @@ internal sealed class PartitionLimiter : ReplenishingRateLimiter
 
     private async ValueTask<RateLimitLease> AcquireSharedAsync(PolicySettings settings, int permitCount, CancellationToken cancellationToken)
     {
-        var decision = await _store.TryAcquireAsync(settings, Keys(settings), cancellationToken).ConfigureAwait(false);
+        // Gap filled: a shared fixed window otherwise costs every request a Redis round trip. Far from the limit a
+        // replica takes a batch and admits from it locally; near the limit the script hands out one permit at a time.
+        var batched = settings.Algorithm == RateLimitAlgorithm.FixedWindow;
+        if (batched && TryTakeLeased(settings))
+        {
+            return Leases.Admitted;
+        }
+
+        var sent = _time.GetTimestamp();
+        var wanted = batched ? Math.Clamp(Volatile.Read(ref _lastRemaining) / 16, 1, MaxBatch) : 1;
+        var decision = await _store.TryAcquireAsync(settings, Keys(settings), wanted, cancellationToken).ConfigureAwait(false);
         if (decision is not { } shared)
         {
+            DropLease();
             return Fallback(settings, permitCount);
         }
 
-        return shared.Allowed ? Leases.Admitted : Leases.Rejected(shared.RetryAfter);
+        if (batched)
+        {
+            KeepLease(settings, shared, sent);
+        }
+
+        return shared.Granted > 0 ? Leases.Admitted : Leases.Rejected(shared.Wait);
+    }
+
+    private bool TryTakeLeased(PolicySettings settings)
+    {
+        lock (_leaseLock)
+        {
+            if (_leased > 0 && ReferenceEquals(_leaseSettings, settings) && _time.GetTimestamp() < _leaseEnds)
+            {
+                _leased--;
+                return true;
+            }
+
+            return false;
+        }
+    }
+
+    /// <summary>Keeps what was granted beyond this request's permit, until the window ends as Redis reported it.</summary>
+    private void KeepLease(PolicySettings settings, SharedDecision decision, long sent)
+    {
+        lock (_leaseLock)
+        {
+            Volatile.Write(ref _lastRemaining, decision.Remaining);
+            if (decision.Granted <= 1)
+            {
+                return;
+            }
+
+            // Counted from when the request was sent, so the local end is never later than Redis's: a grant from the
+            // next window always finds the previous window's leftovers lapsed, never adds to them.
+            var ends = sent + (long)(decision.Wait.TotalSeconds * _time.TimestampFrequency);
+            var now = _time.GetTimestamp();
+            if (!ReferenceEquals(_leaseSettings, settings) || now >= _leaseEnds)
+            {
+                _leased = 0;
+            }
+
+            _leased += decision.Granted - 1;
+            _leaseEnds = ends;
+            _leaseSettings = settings;
+        }
+    }
+
+    private void DropLease()
+    {
+        lock (_leaseLock)
+        {
+            _leased = 0;
+            Volatile.Write(ref _lastRemaining, 0);
+        }
     }
 
     private RateLimitLease Fallback(PolicySettings settings, int permitCount)

@@ -1,24 +1,44 @@
-// Lua scripts for the shared limiters. Each returns { allowed (1|0), retry-after in ms }.
+// Lua scripts for the shared limiters. Each returns { permits granted (0 = rejected), ms, ... } (see each script).
 // They take the time from Redis (TIME), not from the replica, so replicas with skewed clocks agree on windows.
 namespace Gateway.RateLimiting;
 
 internal static class RateLimitScripts
 {
-    /// <summary>KEYS[1] counter; ARGV limit, window ms. The window starts with its first request and ends with the key's TTL.</summary>
+    /// <summary>
+    /// KEYS[1] counter; ARGV limit, window ms, wanted permits (default 1). The window starts with its first request and
+    /// ends with the key's TTL. Returns { granted, ms (window left when granted, retry-after when not), permits left }.
+    /// Grants at most 1/16 of what is left (at least 1), so near the limit every permit is taken one at a time and a
+    /// replica's unused batch can never hold more than a sixteenth of the remainder back from the others.
+    /// </summary>
     public const string FixedWindow = """
         local limit = tonumber(ARGV[1])
         local window = tonumber(ARGV[2])
+        local want = tonumber(ARGV[3] or '1')
         local count = tonumber(redis.call('GET', KEYS[1]) or '0')
-        if count < limit then
-          if redis.call('INCR', KEYS[1]) == 1 then redis.call('PEXPIRE', KEYS[1], window) end
-          return {1, 0}
+        local free = limit - count
+        if free > 0 then
+          local cap = math.floor(free / 16)
+          if cap < 1 then cap = 1 end
+          if want > cap then want = cap end
+          if want < 1 then want = 1 end
+          local ttl = window
+          if redis.call('INCRBY', KEYS[1], want) == want then
+            redis.call('PEXPIRE', KEYS[1], window)
+          else
+            ttl = redis.call('PTTL', KEYS[1])
+            if ttl < 0 then
+              redis.call('PEXPIRE', KEYS[1], window)
+              ttl = window
+            end
+          end
+          return {want, ttl, free - want}
         end
         local ttl = redis.call('PTTL', KEYS[1])
         if ttl < 0 then
           redis.call('PEXPIRE', KEYS[1], window)
           ttl = window
         end
-        return {0, ttl}
+        return {0, ttl, 0}
         """;
 
     /// <summary>KEYS[1] hash segment-index -> count; ARGV limit, window ms, segments. Counts the last N segments, like SlidingWindowRateLimiter.</summary>

@@ -9,7 +9,11 @@ using StackExchange.Redis;
 
 namespace Gateway.RateLimiting;
 
-internal readonly record struct SharedDecision(bool Allowed, TimeSpan RetryAfter);
+/// <summary>
+/// Permits granted (0: rejected); <paramref name="Wait"/> is the retry-after when rejected and, for FixedWindow, the
+/// window's remaining time when granted; <paramref name="Remaining"/> what FixedWindow has left after this grant.
+/// </summary>
+internal readonly record struct SharedDecision(long Granted, TimeSpan Wait, long Remaining);
 
 internal sealed class RedisRateLimitStore : IHostedService, IDisposable
 {
@@ -43,7 +47,8 @@ internal sealed class RedisRateLimitStore : IHostedService, IDisposable
     /// <summary>False while the circuit is open: callers use their FailureMode without touching Redis.</summary>
     public bool IsAvailable => Volatile.Read(ref _state) == Closed;
 
-    public async ValueTask<SharedDecision?> TryAcquireAsync(PolicySettings settings, RedisKey[] keys, CancellationToken cancellationToken)
+    /// <param name="wanted">Permits to take at once (FixedWindow only; the script may grant fewer).</param>
+    public async ValueTask<SharedDecision?> TryAcquireAsync(PolicySettings settings, RedisKey[] keys, long wanted, CancellationToken cancellationToken)
     {
         var connection = _redis.GetConnectionAsync();
         if (!connection.IsCompletedSuccessfully || connection.Result is not { IsConnected: true } multiplexer)
@@ -58,11 +63,11 @@ internal sealed class RedisRateLimitStore : IHostedService, IDisposable
             // e.g. a restarted Redis). The script is atomic: the read, the limit check and the write of one partition's
             // counter run as one step on the server, so two replicas can never both take the last permit.
             var result = await multiplexer.GetDatabase()
-                .ScriptEvaluateAsync(RateLimitScripts.For(settings.Algorithm), keys, settings.ScriptArguments)
+                .ScriptEvaluateAsync(RateLimitScripts.For(settings.Algorithm), keys, Arguments(settings, wanted))
                 .WaitAsync(_redis.Options.OperationTimeout, _time, cancellationToken)
                 .ConfigureAwait(false);
             var values = (RedisResult[])result!;
-            return new SharedDecision((long)values[0] == 1, TimeSpan.FromMilliseconds((long)values[1]));
+            return new SharedDecision((long)values[0], TimeSpan.FromMilliseconds((long)values[1]), values.Length > 2 ? (long)values[2] : 0);
         }
         catch (TimeoutException)
         {
@@ -76,6 +81,11 @@ internal sealed class RedisRateLimitStore : IHostedService, IDisposable
             return null;
         }
     }
+
+    private static RedisValue[] Arguments(PolicySettings settings, long wanted) =>
+        settings.Algorithm == RateLimitAlgorithm.FixedWindow && wanted > 1
+            ? [settings.ScriptArguments[0], settings.ScriptArguments[1], wanted]
+            : settings.ScriptArguments;
 
     private void Trip(string reason)
     {

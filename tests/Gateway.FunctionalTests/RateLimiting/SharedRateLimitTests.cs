@@ -125,6 +125,56 @@ public sealed class SharedRateLimitTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task FixedWindow_FarFromTheLimit_TakesPermitsFromRedisInBatches_AndNeverAdmitsMoreThanTheLimit()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var upstream = await UpstreamServer.StartAsync("api");
+        var config = SingleRoute(upstream, "per-key", Policy("FixedWindow", 1000, "Header:X-Api-Key"), redis).ToJson();
+        var replicas = await StartReplicasAsync(config, 2, waitForRedis: true);
+        try
+        {
+            var clients = replicas.Select(r => r.CreateProxyClient()).ToList();
+            var before = await RedisScriptCallsAsync(redis);
+
+            var outcomes = await SendAsync(clients, 1200, apiKey: "batched");
+            var scriptCalls = await RedisScriptCallsAsync(redis) - before;
+
+            output.WriteLine($"{outcomes.Admitted()} admitted, {outcomes.Limited()} limited, {scriptCalls} Redis script calls for 1200 requests");
+            // Never more than the limit; a batch left unused on one replica could only ever make it fewer.
+            Assert.InRange(outcomes.Admitted(), 990, 1000);
+            Assert.Equal(1200 - outcomes.Admitted(), outcomes.Limited());
+            Assert.Equal(0, outcomes.ServerErrors());
+            // One call per request would be 1200 (the 200 rejections each still ask Redis).
+            Assert.InRange(scriptCalls, 1, 600);
+            outcomes.AssertRejectionsWellFormed("per-key", maxRetryAfterSeconds: 60);
+        }
+        finally
+        {
+            foreach (var replica in replicas)
+            {
+                await replica.DisposeAsync();
+            }
+        }
+    }
+
+    private static async Task<long> RedisScriptCallsAsync(RedisServer redis)
+    {
+        using var connection = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(redis.ConnectionString + ",allowAdmin=true");
+        var stats = await connection.GetServer($"127.0.0.1:{redis.Port}").InfoAsync("commandstats");
+        long calls = 0;
+        foreach (var entry in stats.SelectMany(group => group))
+        {
+            // cmdstat_evalsha / cmdstat_eval: "calls=N,usec=...".
+            if (entry.Key is "cmdstat_evalsha" or "cmdstat_eval")
+            {
+                calls += long.Parse(entry.Value.Split(',')[0]["calls=".Length..], System.Globalization.CultureInfo.InvariantCulture);
+            }
+        }
+
+        return calls;
+    }
+
+    [Fact]
     public async Task RedisKilled_LocalLimitsApplyWithoutServerErrors_AndSharedLimitsResumeAfterRestart()
     {
         await using var redis = await RedisServer.StartAsync();
