@@ -28,6 +28,10 @@ internal sealed class PartitionLimiter : ReplenishingRateLimiter
     private long _lastRemaining;
     private PolicySettings? _leaseSettings;
 
+    // A fixed window that Redis reported full stays full until it ends: rejections until then need no round trip
+    // (a client hammering past its limit would otherwise cost Redis a call per request).
+    private long _exhaustedUntil;
+
     /// <summary>Most permits taken per Redis round trip; the script also grants at most 1/16 of what is left.</summary>
     internal const long MaxBatch = 100;
 
@@ -76,7 +80,12 @@ internal sealed class PartitionLimiter : ReplenishingRateLimiter
 
         // A permit already taken from Redis in a batch needs no I/O. Otherwise a shared check does: answer "not yet"
         // and ASP.NET Core's middleware calls AcquireAsync next.
-        return settings.Algorithm == RateLimitAlgorithm.FixedWindow && _store.IsAvailable && TryTakeLeased(settings) ? Leases.Admitted : Leases.Pending;
+        if (settings.Algorithm != RateLimitAlgorithm.FixedWindow || !_store.IsAvailable)
+        {
+            return Leases.Pending;
+        }
+
+        return TryTakeLeased(settings) ? Leases.Admitted : ExhaustedWindow(settings) ?? Leases.Pending;
     }
 
     protected override ValueTask<RateLimitLease> AcquireAsyncCore(int permitCount, CancellationToken cancellationToken)
@@ -101,6 +110,11 @@ internal sealed class PartitionLimiter : ReplenishingRateLimiter
         if (batched && TryTakeLeased(settings))
         {
             return Leases.Admitted;
+        }
+
+        if (batched && ExhaustedWindow(settings) is { } rejected)
+        {
+            return rejected;
         }
 
         var sent = _time.GetTimestamp();
@@ -134,20 +148,46 @@ internal sealed class PartitionLimiter : ReplenishingRateLimiter
         }
     }
 
+    /// <summary>A rejection while the window Redis reported full has not ended (as seen from here), else null.</summary>
+    private RateLimitLease? ExhaustedWindow(PolicySettings settings)
+    {
+        var until = Volatile.Read(ref _exhaustedUntil);
+        var now = _time.GetTimestamp();
+        if (now >= until || !ReferenceEquals(Volatile.Read(ref _leaseSettings), settings))
+        {
+            return null;
+        }
+
+        return Leases.Rejected(_time.GetElapsedTime(now, until));
+    }
+
     /// <summary>Keeps what was granted beyond this request's permit, until the window ends as Redis reported it.</summary>
     private void KeepLease(PolicySettings settings, SharedDecision decision, long sent)
     {
         lock (_leaseLock)
         {
             Volatile.Write(ref _lastRemaining, decision.Remaining);
-            if (decision.Granted <= 1)
-            {
-                return;
-            }
 
             // Counted from when the request was sent, so the local end is never later than Redis's: a grant from the
             // next window always finds the previous window's leftovers lapsed, never adds to them.
             var ends = sent + (long)(decision.Wait.TotalSeconds * _time.TimestampFrequency);
+            if (decision.Granted == 0)
+            {
+                if (!ReferenceEquals(_leaseSettings, settings))
+                {
+                    _leased = 0; // taken under settings a reload replaced
+                }
+
+                Volatile.Write(ref _leaseSettings, settings);
+                Volatile.Write(ref _exhaustedUntil, ends);
+                return;
+            }
+
+            if (decision.Granted == 1)
+            {
+                return;
+            }
+
             var now = _time.GetTimestamp();
             if (!ReferenceEquals(_leaseSettings, settings) || now >= _leaseEnds)
             {
@@ -166,6 +206,7 @@ internal sealed class PartitionLimiter : ReplenishingRateLimiter
         {
             _leased = 0;
             Volatile.Write(ref _lastRemaining, 0);
+            Volatile.Write(ref _exhaustedUntil, 0);
         }
     }
 

@@ -125,7 +125,7 @@ public sealed class SharedRateLimitTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task FixedWindow_FarFromTheLimit_TakesPermitsFromRedisInBatches_AndNeverAdmitsMoreThanTheLimit()
+    public async Task FixedWindow_TakesPermitsFromRedisInBatches_NeverAdmitsMoreThanTheLimit_AndRejectsAFullWindowLocally()
     {
         await using var redis = await RedisServer.StartAsync();
         await using var upstream = await UpstreamServer.StartAsync("api");
@@ -144,9 +144,16 @@ public sealed class SharedRateLimitTests(ITestOutputHelper output)
             Assert.InRange(outcomes.Admitted(), 990, 1000);
             Assert.Equal(1200 - outcomes.Admitted(), outcomes.Limited());
             Assert.Equal(0, outcomes.ServerErrors());
-            // One call per request would be 1200 (the 200 rejections each still ask Redis).
+            // One call per request would be 1200.
             Assert.InRange(scriptCalls, 1, 600);
             outcomes.AssertRejectionsWellFormed("per-key", maxRetryAfterSeconds: 60);
+
+            // Both replicas have seen the window full: until it ends, they reject without asking Redis.
+            var beforeFlood = await RedisScriptCallsAsync(redis);
+            var flood = await SendAsync(clients, 100, apiKey: "batched");
+            Assert.Equal(100, flood.Limited());
+            flood.AssertRejectionsWellFormed("per-key", maxRetryAfterSeconds: 60);
+            Assert.Equal(0, await RedisScriptCallsAsync(redis) - beforeFlood);
         }
         finally
         {
