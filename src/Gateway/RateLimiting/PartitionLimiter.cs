@@ -183,6 +183,8 @@ internal sealed class PartitionLimiter : ReplenishingRateLimiter
                 return;
             }
 
+            // A grant means the window has room (e.g. a reload raised the limit): no earlier "full" stands.
+            Volatile.Write(ref _exhaustedUntil, 0);
             if (decision.Granted == 1)
             {
                 return;
