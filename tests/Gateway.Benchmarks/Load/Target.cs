@@ -69,7 +69,7 @@ internal sealed class Target(string name, string description, Func<TargetContext
         new(name, description, async (ctx, t) =>
         {
             // The gateway runs as the image runs it: the Dockerfile's ENV first, then the target's own overrides.
-            var shipped = ImageEnvironment.Read("Dockerfile");
+            var shipped = new Dictionary<string, string>(global::Gateway.FunctionalTests.Deploy.Dockerfile.Load().FinalEnvironment());
             foreach (var (k, v) in env)
             {
                 shipped[k] = v;
@@ -167,32 +167,4 @@ internal sealed class Target(string name, string description, Func<TargetContext
     }
 
     internal static string Invariant(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
-}
-
-/// <summary>The final stage's ENV of our own Dockerfile (KEY=value pairs, line continuations; values without spaces).</summary>
-internal static class ImageEnvironment
-{
-    public static Dictionary<string, string> Read(string dockerfile)
-    {
-        var env = new Dictionary<string, string>();
-        var logical = File.ReadAllText(dockerfile).Replace("\\\n", " ", StringComparison.Ordinal).Split('\n');
-        foreach (var line in logical)
-        {
-            var trimmed = line.Trim();
-            if (trimmed.StartsWith("FROM ", StringComparison.OrdinalIgnoreCase))
-            {
-                env.Clear(); // only the final stage's ENV reaches the running container
-            }
-            else if (trimmed.StartsWith("ENV ", StringComparison.OrdinalIgnoreCase))
-            {
-                foreach (var pair in trimmed[4..].Split(' ', StringSplitOptions.RemoveEmptyEntries))
-                {
-                    var eq = pair.IndexOf('=', StringComparison.Ordinal);
-                    env[pair[..eq]] = pair[(eq + 1)..];
-                }
-            }
-        }
-
-        return env;
-    }
 }
