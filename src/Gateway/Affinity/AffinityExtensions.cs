@@ -38,14 +38,15 @@ internal static class AffinityExtensions
         {
             services.Remove(descriptor);
             services.Add(ServiceDescriptor.Singleton<IAffinityFailurePolicy>(sp => new ObservedAffinityFailurePolicy(
-                Create(sp, descriptor),
+                Create<IAffinityFailurePolicy>(sp, descriptor),
                 sp.GetRequiredService<AffinityMetrics>(),
                 sp.GetRequiredService<ILogger<ObservedAffinityFailurePolicy>>())));
         }
     }
 
-    private static IAffinityFailurePolicy Create(IServiceProvider services, ServiceDescriptor descriptor) =>
-        (IAffinityFailurePolicy)(descriptor.ImplementationInstance
+    /// <summary>The service a removed registration would have produced, for a decorator to wrap.</summary>
+    internal static T Create<T>(IServiceProvider services, ServiceDescriptor descriptor) =>
+        (T)(descriptor.ImplementationInstance
             ?? descriptor.ImplementationFactory?.Invoke(services)
             ?? ActivatorUtilities.CreateInstance(services, descriptor.ImplementationType!));
 }

@@ -43,9 +43,7 @@ internal static class KeyRing
         var registered = services.Last(static d => d.ServiceType == typeof(IDataProtectionProvider) && !d.IsKeyedService);
         services.Remove(registered);
         services.AddSingleton<IDataProtectionProvider>(sp => new AffinityCookieProtectionProvider(
-            (IDataProtectionProvider)(registered.ImplementationInstance
-                ?? registered.ImplementationFactory?.Invoke(sp)
-                ?? ActivatorUtilities.CreateInstance(sp, registered.ImplementationType!)),
+            AffinityExtensions.Create<IDataProtectionProvider>(sp, registered),
             sp.GetRequiredService<TimeProvider>()));
     }
 
