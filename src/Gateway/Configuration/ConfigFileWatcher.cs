@@ -8,6 +8,7 @@ internal sealed class ConfigFileWatcher : IDisposable
     private static readonly TimeSpan SettleDelay = TimeSpan.FromMilliseconds(150);
 
     private readonly string _path;
+    private readonly string _fileName;
     private readonly Action _onPossibleChange;
     private readonly FileSystemWatcher? _watcher;
     private readonly ITimer _pollTimer;
@@ -16,6 +17,7 @@ internal sealed class ConfigFileWatcher : IDisposable
     public ConfigFileWatcher(string path, TimeSpan pollInterval, TimeProvider time, Action onPossibleChange)
     {
         _path = path;
+        _fileName = System.IO.Path.GetFileName(path);
         _onPossibleChange = onPossibleChange;
         _pollTimer = time.CreateTimer(_ => _onPossibleChange(), null, pollInterval, pollInterval);
 
@@ -46,7 +48,7 @@ internal sealed class ConfigFileWatcher : IDisposable
     private void OnEvent(object sender, FileSystemEventArgs e)
     {
         var name = e.Name.AsSpan();
-        if (name.StartsWith("..", StringComparison.Ordinal) || name.Equals(System.IO.Path.GetFileName(_path.AsSpan()), StringComparison.Ordinal))
+        if (name.StartsWith("..", StringComparison.Ordinal) || name.Equals(_fileName, StringComparison.Ordinal))
         {
             _settleTimer.Change(SettleDelay, Timeout.InfiniteTimeSpan);
         }
