@@ -54,9 +54,11 @@ public sealed class GracefulShutdownTests(ITestOutputHelper output)
                         Interlocked.Increment(ref closeHeaders);
                     }
                 }
-                catch (HttpRequestException ex) when (ex.InnerException is SocketException { SocketErrorCode: SocketError.ConnectionRefused })
+                catch (HttpRequestException ex) when (ex.HttpRequestError == HttpRequestError.ConnectionError)
                 {
-                    return; // the listener has closed: expected end of this client's traffic
+                    // The listener has closed: expected end of this client's traffic. Refused, or reset when the
+                    // connect raced the close and sat in the accept queue; either way the request was never sent.
+                    return;
                 }
                 catch (Exception ex)
                 {
@@ -159,7 +161,9 @@ public sealed class GracefulShutdownTests(ITestOutputHelper output)
             started.TrySetResult();
             await Task.Delay(TimeSpan.FromSeconds(30), context.RequestAborted);
         };
-        await using var gateway = await GatewayProcess.StartAsync(GatewayConfig.SingleCluster(upstream).ToJson(), Shutdown("00:00:00.500", "00:00:01"));
+        var env = Shutdown("00:00:00.500", "00:00:01");
+        env["Gateway__Shutdown__PoolCloseTimeout"] = "00:00:00.500";
+        await using var gateway = await GatewayProcess.StartAsync(GatewayConfig.SingleCluster(upstream).ToJson(), env);
         using var client = gateway.CreateProxyClient();
         var stuck = client.GetAsync("/stuck");
         await started.Task.WaitAsync(TimeSpan.FromSeconds(10));
@@ -168,8 +172,12 @@ public sealed class GracefulShutdownTests(ITestOutputHelper output)
         gateway.Signal(GatewayProcess.SIGTERM);
         var exitCode = await gateway.WaitForExitAsync(TimeSpan.FromSeconds(10));
 
+        var exitedAfter = watch.Elapsed;
+        output.WriteLine($"exited {exitedAfter.TotalMilliseconds:F0} ms after SIGTERM\n{gateway.Output}");
         Assert.Equal(0, exitCode);
-        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(0.5 + 1 + 1 + 1), $"exit took {watch.Elapsed.TotalSeconds:F1} s");
+        // The documented bound is ReadinessDelay + DrainTimeout + PoolCloseTimeout (2 s here), far below the request's
+        // 30 s; the extra 2 s is for process exit on a loaded CI box (CI once measured 3.6 s against a 3.5 s budget).
+        Assert.True(exitedAfter < TimeSpan.FromSeconds(0.5 + 1 + 0.5 + 2), $"exit took {exitedAfter.TotalSeconds:F1} s\n{gateway.Output}");
         Assert.Contains("1 requests were cut at the deadline", gateway.Output);
         await Assert.ThrowsAnyAsync<Exception>(async () => (await stuck).EnsureSuccessStatusCode());
     }
