@@ -13,12 +13,14 @@ internal sealed class ClusterPoolFactory(
     ClusterPools pools,
     PoolRetirement retirement,
     PoolMetrics metrics,
+    IEnumerable<IUpstreamConnectObserver> connectObservers,
     ILogger<ForwarderHttpClientFactory> yarpLogger,
     ILogger<ClusterPoolFactory> logger)
     : ForwarderHttpClientFactory(yarpLogger), IForwarderHttpClientFactory
 {
     // Held so the pool instruments exist as soon as the first pool does.
     private readonly PoolMetrics _metrics = metrics;
+    private readonly IUpstreamConnectObserver[] _connectObservers = connectObservers.ToArray();
 
     HttpMessageInvoker IForwarderHttpClientFactory.CreateClient(ForwarderHttpClientContext context)
     {
@@ -63,6 +65,16 @@ internal sealed class ClusterPoolFactory(
             try
             {
                 await socket.ConnectAsync(connect.DnsEndPoint, cancellationToken);
+            }
+            catch (SocketException ex)
+            {
+                socket.Dispose();
+                foreach (var observer in _connectObservers)
+                {
+                    observer.ConnectFailed(context.ClusterId, connect.DnsEndPoint, ex.SocketErrorCode);
+                }
+
+                throw;
             }
             catch
             {

@@ -3,7 +3,8 @@
 // period. What it lacks and this adds: YARP's only passive policy, TransportFailureRate, needs a failure *rate* over a
 // 60 s window (at least 10 requests) and never reactivates sooner than that window; here N consecutive failures eject
 // at once (a refused connect by default at the first), a failure right after reactivation ejects again for twice as long (capped), a success resets the back-off,
-// and 5xx responses can count as failures.
+// and 5xx responses can count as failures. A refused connect is also reported straight from the socket
+// (ConnectFailureEjection), so that ejection does not wait for the error to reach RequestProxied.
 using System.Runtime.CompilerServices;
 using Yarp.ReverseProxy.Forwarder;
 using Yarp.ReverseProxy.Health;
@@ -61,14 +62,33 @@ internal sealed class ConsecutiveFailuresPolicy(
             return;
         }
 
+        RecordFailure(cluster, destination, UpstreamErrors.NothingWasSent(error?.Exception));
+    }
+
+    /// <summary>
+    /// A connect refused at the socket (reported by the pool's connect callback, see <see cref="ConnectFailureEjection"/>):
+    /// ejects now when one such failure is enough, instead of after the error has travelled up to
+    /// <see cref="RequestProxied"/>. With a higher connect threshold the failure is counted there, once.
+    /// </summary>
+    public void ConnectRefused(ClusterState cluster, DestinationState destination)
+    {
+        var onProbation = _records.TryGetValue(destination, out var record) && Volatile.Read(ref record.EjectionsInARow) > 0;
+        if (SettingsFor(cluster.Model).ConnectThreshold == 1 || onProbation)
+        {
+            RecordFailure(cluster, destination, connectFailed: true);
+        }
+    }
+
+    private void RecordFailure(ClusterState cluster, DestinationState destination, bool connectFailed)
+    {
         // Requests that were in flight when the destination was ejected do not extend the ejection.
         if (destination.Health.Passive == DestinationHealth.Unhealthy)
         {
             return;
         }
 
+        var record = _records.GetOrCreateValue(destination);
         var settings = SettingsFor(cluster.Model);
-        var connectFailed = UpstreamErrors.NothingWasSent(error?.Exception);
         TimeSpan period;
         int failures;
         int ejections;

@@ -1,4 +1,5 @@
 using Gateway.Configuration;
+using Gateway.Pooling;
 using Yarp.ReverseProxy.Configuration;
 using Yarp.ReverseProxy.Health;
 
@@ -16,7 +17,9 @@ internal static class ResilienceExtensions
         services.AddGatewayOptions<PassiveHealthDefaultsOptions, PassiveHealthDefaultsValidator>(PassiveHealthDefaultsOptions.SectionPath);
         services.AddSingleton<IGatewayConfigCheck, ClusterResilienceCheck>();
         services.AddSingleton<ResilienceMetrics>();
-        services.AddSingleton<IPassiveHealthCheckPolicy, ConsecutiveFailuresPolicy>();
+        services.AddSingleton<ConsecutiveFailuresPolicy>();
+        services.AddSingleton<IPassiveHealthCheckPolicy>(sp => sp.GetRequiredService<ConsecutiveFailuresPolicy>());
+        services.AddSingleton<IUpstreamConnectObserver, ConnectFailureEjection>();
         services.AddSingleton<IProxyConfigFilter, HealthCheckDefaultsFilter>();
         services.AddRequestTimeouts();
         return services;
