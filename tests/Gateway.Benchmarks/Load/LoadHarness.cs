@@ -191,7 +191,32 @@ internal static class LoadHarness
 
 internal static class Http
 {
-    private static readonly HttpClient Client = new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.Zero }) { Timeout = TimeSpan.FromSeconds(5) };
+    // No cookie container: it would send an earlier gateway's affinity cookie (cookies ignore the port) to the next
+    // one's probe, which then answers without Set-Cookie, and wrk would run cookie-less (a new session per request).
+    private static readonly HttpClient Client = new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.Zero, UseCookies = false })
+    {
+        Timeout = TimeSpan.FromSeconds(5),
+    };
+
+    /// <summary>A GET with extra request headers ("Name: value"), as wrk sends them.</summary>
+    public static async Task<HttpResponseMessage?> TryGetAsync(string url, IEnumerable<string> headers)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, url);
+        foreach (var header in headers)
+        {
+            var colon = header.IndexOf(':');
+            request.Headers.TryAddWithoutValidation(header[..colon], header[(colon + 1)..].Trim());
+        }
+
+        try
+        {
+            return await Client.SendAsync(request);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+        {
+            return null;
+        }
+    }
 
     public static async Task<HttpResponseMessage?> TryGetAsync(string url)
     {

@@ -101,6 +101,13 @@ internal sealed class Target(string name, string description, Func<TargetContext
                     {
                         r.Headers.Add("Cookie: " + c.Split(';')[0]);
                     }
+
+                    // A returning client is recognised: no new session, so no Set-Cookie.
+                    using var back = await Http.TryGetAsync(r.Url, r.Headers);
+                    if (back is null || back.Headers.Contains("Set-Cookie"))
+                    {
+                        r.Failed = "the affinity cookie it handed out was not accepted back (Set-Cookie again)";
+                    }
                 }
             }
 
