@@ -218,21 +218,7 @@ internal static class Http
         }
     }
 
-    public static async Task<HttpResponseMessage?> TryGetAsync(string url)
-    {
-        try
-        {
-            return await Client.GetAsync(url);
-        }
-        catch (HttpRequestException)
-        {
-            return null;
-        }
-        catch (TaskCanceledException)
-        {
-            return null;
-        }
-    }
+    public static Task<HttpResponseMessage?> TryGetAsync(string url) => TryGetAsync(url, []);
 
     /// <summary>Polls until a 200, the process exits, or the deadline; returns null when OK, else why not.</summary>
     public static async Task<string?> WaitOkAsync(string url, Proc? proc, TimeSpan timeout)
