@@ -39,18 +39,46 @@ internal static class RateLimitTestKit
         .Set("Gateway:Redis:Configuration", redis.ConnectionString)
         .Set("Gateway:Redis:OperationTimeout", "00:00:01");
 
-    public static async Task<GatewayProcess[]> StartReplicasAsync(string config, int count, bool waitForRedis)
+    public static async Task<Replicas> StartReplicasAsync(string config, int count, bool waitForRedis)
     {
-        var replicas = await Task.WhenAll(Enumerable.Range(0, count).Select(_ => GatewayProcess.StartAsync(config)));
-        if (waitForRedis)
+        var replicas = new Replicas(await Task.WhenAll(Enumerable.Range(0, count).Select(_ => GatewayProcess.StartAsync(config))));
+        try
         {
-            foreach (var replica in replicas)
+            if (waitForRedis)
             {
-                await replica.WaitForLogAsync("shared limits ready", TimeSpan.FromSeconds(30));
+                foreach (var replica in replicas)
+                {
+                    await replica.WaitForLogAsync("shared limits ready", TimeSpan.FromSeconds(30));
+                }
+            }
+
+            return replicas;
+        }
+        catch
+        {
+            await replicas.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Gateway replicas that stop together (<c>await using</c>).</summary>
+    public sealed class Replicas(GatewayProcess[] processes) : IReadOnlyList<GatewayProcess>, IAsyncDisposable
+    {
+        public GatewayProcess this[int index] => processes[index];
+
+        public int Count => processes.Length;
+
+        public IEnumerator<GatewayProcess> GetEnumerator() => ((IEnumerable<GatewayProcess>)processes).GetEnumerator();
+
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+
+        public async ValueTask DisposeAsync()
+        {
+            foreach (var process in processes)
+            {
+                await process.DisposeAsync();
             }
         }
-
-        return replicas;
     }
 
     public sealed record Outcome(HttpStatusCode Status, string? RetryAfter, string Body);

@@ -14,39 +14,29 @@ public sealed class SharedRateLimitTests(ITestOutputHelper output)
         await using var redis = await RedisServer.StartAsync();
         await using var upstream = await UpstreamServer.StartAsync("api");
         var config = SingleRoute(upstream, "per-key", Policy("FixedWindow", 100, "Header:X-Api-Key"), redis).ToJson();
-        var replicas = await StartReplicasAsync(config, 2, waitForRedis: true);
-        try
+        await using var replicas = await StartReplicasAsync(config, 2, waitForRedis: true);
+        var clients = replicas.Select(r => r.CreateProxyClient()).ToList();
+
+        var keyA = await SendAsync(clients, 300, apiKey: "key-a");
+        var keyB = await SendAsync(clients, 150, apiKey: "key-b");
+
+        output.WriteLine($"key-a: {keyA.Admitted()} admitted, {keyA.Limited()} limited; key-b: {keyB.Admitted()} admitted, {keyB.Limited()} limited");
+        Assert.InRange(keyA.Admitted(), 98, 102);
+        Assert.Equal(300 - keyA.Admitted(), keyA.Limited());
+        Assert.InRange(keyB.Admitted(), 98, 102);
+        Assert.Equal(150 - keyB.Admitted(), keyB.Limited());
+        keyA.AssertRejectionsWellFormed("per-key", maxRetryAfterSeconds: 60);
+        // Both replicas took part in admitting and in rejecting.
+        Assert.Contains(keyA.Where((o, i) => i % 2 == 0), o => o.Status == HttpStatusCode.TooManyRequests);
+        Assert.Contains(keyA.Where((o, i) => i % 2 == 1), o => o.Status == HttpStatusCode.TooManyRequests);
+
+        var counted = 0.0;
+        foreach (var replica in replicas)
         {
-            var clients = replicas.Select(r => r.CreateProxyClient()).ToList();
-
-            var keyA = await SendAsync(clients, 300, apiKey: "key-a");
-            var keyB = await SendAsync(clients, 150, apiKey: "key-b");
-
-            output.WriteLine($"key-a: {keyA.Admitted()} admitted, {keyA.Limited()} limited; key-b: {keyB.Admitted()} admitted, {keyB.Limited()} limited");
-            Assert.InRange(keyA.Admitted(), 98, 102);
-            Assert.Equal(300 - keyA.Admitted(), keyA.Limited());
-            Assert.InRange(keyB.Admitted(), 98, 102);
-            Assert.Equal(150 - keyB.Admitted(), keyB.Limited());
-            keyA.AssertRejectionsWellFormed("per-key", maxRetryAfterSeconds: 60);
-            // Both replicas took part in admitting and in rejecting.
-            Assert.Contains(keyA.Where((o, i) => i % 2 == 0), o => o.Status == HttpStatusCode.TooManyRequests);
-            Assert.Contains(keyA.Where((o, i) => i % 2 == 1), o => o.Status == HttpStatusCode.TooManyRequests);
-
-            var counted = 0.0;
-            foreach (var replica in replicas)
-            {
-                counted += await ScrapeCounterAsync(replica, "gateway_ratelimit_rejections_total", "policy=\"per-key\"", "route=\"all\"");
-            }
-
-            Assert.Equal(keyA.Limited() + keyB.Limited(), (int)counted);
+            counted += await ScrapeCounterAsync(replica, "gateway_ratelimit_rejections_total", "policy=\"per-key\"", "route=\"all\"");
         }
-        finally
-        {
-            foreach (var replica in replicas)
-            {
-                await replica.DisposeAsync();
-            }
-        }
+
+        Assert.Equal(keyA.Limited() + keyB.Limited(), (int)counted);
     }
 
     [Fact]
@@ -80,7 +70,7 @@ public sealed class SharedRateLimitTests(ITestOutputHelper output)
         }
 
         config.Set("Gateway:RateLimiting:Policies", policies);
-        var replicas = await StartReplicasAsync(config.ToJson(), 2, waitForRedis: true);
+        await using var replicas = await StartReplicasAsync(config.ToJson(), 2, waitForRedis: true);
         try
         {
             var clients = replicas.Select(r => r.CreateProxyClient()).ToList();
@@ -117,10 +107,6 @@ public sealed class SharedRateLimitTests(ITestOutputHelper output)
         finally
         {
             release.TrySetResult();
-            foreach (var replica in replicas)
-            {
-                await replica.DisposeAsync();
-            }
         }
     }
 
@@ -130,38 +116,28 @@ public sealed class SharedRateLimitTests(ITestOutputHelper output)
         await using var redis = await RedisServer.StartAsync();
         await using var upstream = await UpstreamServer.StartAsync("api");
         var config = SingleRoute(upstream, "per-key", Policy("FixedWindow", 1000, "Header:X-Api-Key"), redis).ToJson();
-        var replicas = await StartReplicasAsync(config, 2, waitForRedis: true);
-        try
-        {
-            var clients = replicas.Select(r => r.CreateProxyClient()).ToList();
-            var before = await RedisScriptCallsAsync(redis);
+        await using var replicas = await StartReplicasAsync(config, 2, waitForRedis: true);
+        var clients = replicas.Select(r => r.CreateProxyClient()).ToList();
+        var before = await RedisScriptCallsAsync(redis);
 
-            var outcomes = await SendAsync(clients, 1200, apiKey: "batched");
-            var scriptCalls = await RedisScriptCallsAsync(redis) - before;
+        var outcomes = await SendAsync(clients, 1200, apiKey: "batched");
+        var scriptCalls = await RedisScriptCallsAsync(redis) - before;
 
-            output.WriteLine($"{outcomes.Admitted()} admitted, {outcomes.Limited()} limited, {scriptCalls} Redis script calls for 1200 requests");
-            // Never more than the limit; a batch left unused on one replica could only ever make it fewer.
-            Assert.InRange(outcomes.Admitted(), 990, 1000);
-            Assert.Equal(1200 - outcomes.Admitted(), outcomes.Limited());
-            Assert.Equal(0, outcomes.ServerErrors());
-            // One call per request would be 1200.
-            Assert.InRange(scriptCalls, 1, 600);
-            outcomes.AssertRejectionsWellFormed("per-key", maxRetryAfterSeconds: 60);
+        output.WriteLine($"{outcomes.Admitted()} admitted, {outcomes.Limited()} limited, {scriptCalls} Redis script calls for 1200 requests");
+        // Never more than the limit; a batch left unused on one replica could only ever make it fewer.
+        Assert.InRange(outcomes.Admitted(), 990, 1000);
+        Assert.Equal(1200 - outcomes.Admitted(), outcomes.Limited());
+        Assert.Equal(0, outcomes.ServerErrors());
+        // One call per request would be 1200.
+        Assert.InRange(scriptCalls, 1, 600);
+        outcomes.AssertRejectionsWellFormed("per-key", maxRetryAfterSeconds: 60);
 
-            // Both replicas have seen the window full: until it ends, they reject without asking Redis.
-            var beforeFlood = await RedisScriptCallsAsync(redis);
-            var flood = await SendAsync(clients, 100, apiKey: "batched");
-            Assert.Equal(100, flood.Limited());
-            flood.AssertRejectionsWellFormed("per-key", maxRetryAfterSeconds: 60);
-            Assert.Equal(0, await RedisScriptCallsAsync(redis) - beforeFlood);
-        }
-        finally
-        {
-            foreach (var replica in replicas)
-            {
-                await replica.DisposeAsync();
-            }
-        }
+        // Both replicas have seen the window full: until it ends, they reject without asking Redis.
+        var beforeFlood = await RedisScriptCallsAsync(redis);
+        var flood = await SendAsync(clients, 100, apiKey: "batched");
+        Assert.Equal(100, flood.Limited());
+        flood.AssertRejectionsWellFormed("per-key", maxRetryAfterSeconds: 60);
+        Assert.Equal(0, await RedisScriptCallsAsync(redis) - beforeFlood);
     }
 
     private static async Task<long> RedisScriptCallsAsync(RedisServer redis)
@@ -187,53 +163,43 @@ public sealed class SharedRateLimitTests(ITestOutputHelper output)
         await using var redis = await RedisServer.StartAsync();
         await using var upstream = await UpstreamServer.StartAsync("api");
         var config = SingleRoute(upstream, "per-key", Policy("FixedWindow", 10, "Header:X-Api-Key"), redis).ToJson();
-        var replicas = await StartReplicasAsync(config, 2, waitForRedis: true);
-        try
+        await using var replicas = await StartReplicasAsync(config, 2, waitForRedis: true);
+        var clients = replicas.Select(r => r.CreateProxyClient()).ToList();
+        Assert.Equal(10, (await SendAsync(clients, 20, apiKey: "before")).Admitted());
+
+        await redis.KillAsync();
+        // 20 requests to each replica: each enforces the limit of 10 on its own.
+        var onA = await SendAsync([clients[0]], 20, apiKey: "outage");
+        var onB = await SendAsync([clients[1]], 20, apiKey: "outage");
+        output.WriteLine($"outage: replica A {onA.Admitted()} admitted, replica B {onB.Admitted()} admitted");
+        Assert.Equal(0, onA.ServerErrors() + onB.ServerErrors());
+        Assert.Equal(10, onA.Admitted());
+        Assert.Equal(10, onB.Admitted());
+        onA.AssertRejectionsWellFormed("per-key", maxRetryAfterSeconds: 60);
+        foreach (var replica in replicas)
         {
-            var clients = replicas.Select(r => r.CreateProxyClient()).ToList();
-            Assert.Equal(10, (await SendAsync(clients, 20, apiKey: "before")).Admitted());
-
-            await redis.KillAsync();
-            // 20 requests to each replica: each enforces the limit of 10 on its own.
-            var onA = await SendAsync([clients[0]], 20, apiKey: "outage");
-            var onB = await SendAsync([clients[1]], 20, apiKey: "outage");
-            output.WriteLine($"outage: replica A {onA.Admitted()} admitted, replica B {onB.Admitted()} admitted");
-            Assert.Equal(0, onA.ServerErrors() + onB.ServerErrors());
-            Assert.Equal(10, onA.Admitted());
-            Assert.Equal(10, onB.Admitted());
-            onA.AssertRejectionsWellFormed("per-key", maxRetryAfterSeconds: 60);
-            foreach (var replica in replicas)
-            {
-                Assert.Equal(1, replica.CountLog("Rate limiting: Redis unavailable"));
-                Assert.True(await ScrapeCounterAsync(replica, "gateway_ratelimit_fallbacks_total", "policy=\"per-key\"", "mode=\"local\"") >= 20);
-            }
-
-            await redis.StartProcessAsync();
-            var watch = Stopwatch.StartNew();
-            foreach (var replica in replicas)
-            {
-                await replica.WaitForLogAsync("shared limits resumed", TimeSpan.FromSeconds(30));
-            }
-
-            var resumedAfter = watch.Elapsed;
-            output.WriteLine($"shared limiting resumed on both replicas {resumedAfter.TotalSeconds:F2} s after Redis answered PING");
-            Assert.True(resumedAfter < TimeSpan.FromSeconds(5), $"resumed after {resumedAfter.TotalSeconds:F2} s");
-
-            var after = await SendAsync(clients, 20, apiKey: "after");
-            Assert.Equal(10, after.Admitted());
-            Assert.Equal(0, after.ServerErrors());
-            foreach (var replica in replicas)
-            {
-                Assert.Equal(1, replica.CountLog("Rate limiting: Redis unavailable"));
-                Assert.DoesNotContain("Unhandled exception", replica.Output);
-            }
+            Assert.Equal(1, replica.CountLog("Rate limiting: Redis unavailable"));
+            Assert.True(await ScrapeCounterAsync(replica, "gateway_ratelimit_fallbacks_total", "policy=\"per-key\"", "mode=\"local\"") >= 20);
         }
-        finally
+
+        await redis.StartProcessAsync();
+        var watch = Stopwatch.StartNew();
+        foreach (var replica in replicas)
         {
-            foreach (var replica in replicas)
-            {
-                await replica.DisposeAsync();
-            }
+            await replica.WaitForLogAsync("shared limits resumed", TimeSpan.FromSeconds(30));
+        }
+
+        var resumedAfter = watch.Elapsed;
+        output.WriteLine($"shared limiting resumed on both replicas {resumedAfter.TotalSeconds:F2} s after Redis answered PING");
+        Assert.True(resumedAfter < TimeSpan.FromSeconds(5), $"resumed after {resumedAfter.TotalSeconds:F2} s");
+
+        var after = await SendAsync(clients, 20, apiKey: "after");
+        Assert.Equal(10, after.Admitted());
+        Assert.Equal(0, after.ServerErrors());
+        foreach (var replica in replicas)
+        {
+            Assert.Equal(1, replica.CountLog("Rate limiting: Redis unavailable"));
+            Assert.DoesNotContain("Unhandled exception", replica.Output);
         }
     }
 }
