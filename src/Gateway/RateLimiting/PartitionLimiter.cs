@@ -85,7 +85,7 @@ internal sealed class PartitionLimiter : ReplenishingRateLimiter
             return Leases.Pending;
         }
 
-        return TryTakeLeased(settings) ? Leases.Admitted : ExhaustedWindow(settings) ?? Leases.Pending;
+        return LocalFixedWindowDecision(settings) ?? Leases.Pending;
     }
 
     protected override ValueTask<RateLimitLease> AcquireAsyncCore(int permitCount, CancellationToken cancellationToken)
@@ -107,14 +107,9 @@ internal sealed class PartitionLimiter : ReplenishingRateLimiter
         // Gap filled: a shared fixed window otherwise costs every request a Redis round trip. Far from the limit a
         // replica takes a batch and admits from it locally; near the limit the script hands out one permit at a time.
         var batched = settings.Algorithm == RateLimitAlgorithm.FixedWindow;
-        if (batched && TryTakeLeased(settings))
+        if (batched && LocalFixedWindowDecision(settings) is { } local)
         {
-            return Leases.Admitted;
-        }
-
-        if (batched && ExhaustedWindow(settings) is { } rejected)
-        {
-            return rejected;
+            return local;
         }
 
         var sent = _time.GetTimestamp();
@@ -133,6 +128,10 @@ internal sealed class PartitionLimiter : ReplenishingRateLimiter
 
         return shared.Granted > 0 ? Leases.Admitted : Leases.Rejected(shared.Wait);
     }
+
+    /// <summary>Admitted from the batch, or rejected while the window Redis reported full lasts; null: ask Redis.</summary>
+    private RateLimitLease? LocalFixedWindowDecision(PolicySettings settings) =>
+        TryTakeLeased(settings) ? Leases.Admitted : ExhaustedWindow(settings);
 
     private bool TryTakeLeased(PolicySettings settings)
     {
