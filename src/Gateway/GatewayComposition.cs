@@ -1,15 +1,19 @@
 // Every capability's services, in one list shared by Program.cs and the config fuzz tests (which must validate
-// exactly what a running gateway validates).
+// exactly what a running gateway validates). Order does not matter between capabilities: they meet only through
+// the ground floor's seams (Foundation/).
 using Gateway.Affinity;
 using Gateway.Demo;
-using Gateway.Draining;
+using Gateway.DestinationDraining;
+using Gateway.ErrorResponses;
 using Gateway.Hardening;
 using Gateway.Management;
 using Gateway.Observability;
+using Gateway.PassiveHealth;
 using Gateway.Pooling;
 using Gateway.RateLimiting;
-using Gateway.Resilience;
+using Gateway.Retries;
 using Gateway.SharedState;
+using Gateway.Shutdown;
 
 namespace Gateway;
 
@@ -18,12 +22,15 @@ internal static class GatewayComposition
     public static IServiceCollection AddGatewayFeatures(this IServiceCollection services, IConfiguration configuration) => services
         .AddGatewayTelemetry(configuration)
         .AddManagement()
-        .AddHardening() // after AddManagement: it extends the Kestrel config loader Management installs
+        .AddHardening()
         .AddSharedState()
         .AddConnectionPools()
         .AddAffinity()
-        .AddDraining()
+        .AddDestinationDraining()
+        .AddGracefulShutdown()
         .AddRateLimiting()
-        .AddResilience()
+        .AddPassiveHealth()
+        .AddRetries()
+        .AddUpstreamErrorResponses()
         .AddDemoUpstreams();
 }

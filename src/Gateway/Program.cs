@@ -1,11 +1,6 @@
 using Gateway;
 using Gateway.Configuration;
-using Gateway.Draining;
-using Gateway.Hardening;
-using Gateway.Management;
 using Gateway.Observability;
-using Gateway.Proxy;
-using Gateway.Resilience;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddGatewayConfiguration(args);
@@ -18,13 +13,7 @@ if (!app.ValidateGatewayConfiguration())
     return 2;
 }
 
-app.UseHardening();
-app.UseDraining();
-app.UseRouting();
-app.UseRateLimiter();
-app.UseRequestTimeouts();
-app.MapManagementEndpoints();
-app.MapGatewayProxy();
+app.UseGatewayPipeline();
 
 try
 {

@@ -1,4 +1,4 @@
-using Gateway.Configuration;
+using Gateway.Foundation;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Yarp.ReverseProxy.Configuration;
 using Yarp.ReverseProxy.SessionAffinity;
@@ -7,26 +7,23 @@ namespace Gateway.Affinity;
 
 internal static class AffinityExtensions
 {
-    /// <summary>Cookie defaults, key ring, failure-policy observation and destination drain. Call after AddReverseProxy.</summary>
+    /// <summary>Cookie defaults, key ring, cookie decryption cache and failure-policy observation. Call after AddReverseProxy.</summary>
     public static IServiceCollection AddAffinity(this IServiceCollection services)
     {
         services.AddGatewayOptions<AffinityOptions, AffinityOptionsValidator>(AffinityOptions.SectionPath);
         services.AddSingleton<IProxyConfigFilter, AffinityDefaultsFilter>();
         services.AddAffinityKeyRing();
-        services.AddSingleton<DestinationDrain>();
         services.AddSingleton<AffinityMetrics>();
-        services.AddSingleton<DrainAwareSelection>();
-        services.AddSingleton<DrainSync>();
-        services.AddHostedService(sp => sp.GetRequiredService<DrainSync>());
+        services.AddSingleton<AffinityOutcomeStep>();
         DecorateFailurePolicies(services);
         return services;
     }
 
-    /// <summary>Our step between YARP's session affinity and load balancing (see <see cref="DrainAwareSelection"/>).</summary>
-    public static IReverseProxyApplicationBuilder UseDrainAwareAffinity(this IReverseProxyApplicationBuilder proxy)
+    /// <summary>YARP's session affinity step followed by ours, which counts its outcomes.</summary>
+    public static IReverseProxyApplicationBuilder UseGatewaySessionAffinity(this IReverseProxyApplicationBuilder proxy)
     {
-        var selection = proxy.ApplicationServices.GetRequiredService<DrainAwareSelection>();
-        proxy.Use(selection.InvokeAsync);
+        proxy.UseSessionAffinity();
+        proxy.UseStep<AffinityOutcomeStep>();
         return proxy;
     }
 

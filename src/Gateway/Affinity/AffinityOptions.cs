@@ -1,10 +1,10 @@
-using Gateway.Configuration;
+using Gateway.Foundation;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Affinity;
 
 /// <summary>
-/// Session-affinity key ring and drain settings, bound from <c>Gateway:Affinity</c>. Read at start only (the key ring
+/// Session-affinity key ring settings, bound from <c>Gateway:Affinity</c>. Read at start only (the key ring
 /// cannot change under a running process). Per-cluster cookie settings stay in YARP's <c>SessionAffinity</c> block.
 /// </summary>
 internal sealed class AffinityOptions
@@ -23,9 +23,6 @@ internal sealed class AffinityOptions
     /// Ignored when Redis is configured: the key ring then lives in Redis.
     /// </summary>
     public string? KeyRingDirectory { get; init; }
-
-    /// <summary>How often a replica re-reads the shared drain marks from Redis besides pub/sub (default 30 s).</summary>
-    public TimeSpan DrainResyncInterval { get; init; } = TimeSpan.FromSeconds(30);
 }
 
 internal sealed class AffinityOptionsValidator : IValidateOptions<AffinityOptions>
@@ -41,11 +38,6 @@ internal sealed class AffinityOptionsValidator : IValidateOptions<AffinityOption
         if (options.KeyRingDirectory is { } directory && (directory.Trim().Length == 0 || !Path.IsPathFullyQualified(directory)))
         {
             errors.Add(ConfigErrors.Invalid($"{AffinityOptions.SectionPath}:KeyRingDirectory", directory, "is not an absolute directory path"));
-        }
-
-        if (options.DrainResyncInterval < TimeSpan.FromSeconds(1) || options.DrainResyncInterval > TimeSpan.FromHours(1))
-        {
-            errors.Add(ConfigErrors.Invalid($"{AffinityOptions.SectionPath}:DrainResyncInterval", options.DrainResyncInterval.ToString(), "must be between 00:00:01 and 01:00:00"));
         }
 
         return ConfigErrors.ToResult(errors);

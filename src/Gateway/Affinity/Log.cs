@@ -8,18 +8,6 @@ internal static partial class Log
     [LoggerMessage(EventId = 5002, Level = LogLevel.Warning, Message = "Affinity key ring in {Location} not loaded yet (attempt {Attempt}, {Error}); new affinity cookies cannot be issued until it is")]
     public static partial void KeyRingUnavailable(ILogger logger, string location, int attempt, string error);
 
-    [LoggerMessage(EventId = 5010, Level = LogLevel.Information, Message = "Destination '{ClusterId}/{DestinationId}' draining={Draining} (from {Source})")]
-    public static partial void DrainChanged(ILogger logger, string clusterId, string destinationId, bool draining, string source);
-
-    [LoggerMessage(EventId = 5011, Level = LogLevel.Warning, Message = "Drain mark for '{ClusterId}/{DestinationId}' not stored: Redis unavailable ({Error})")]
-    public static partial void DrainWriteFailed(ILogger logger, string clusterId, string destinationId, string error);
-
-    [LoggerMessage(EventId = 5012, Level = LogLevel.Warning, Message = "Cannot subscribe to drain notifications yet ({Error}); retrying")]
-    public static partial void DrainSubscribeFailed(ILogger logger, string error);
-
-    [LoggerMessage(EventId = 5013, Level = LogLevel.Warning, Message = "Cannot load shared drain marks ({Error}); keeping the current ones")]
-    public static partial void DrainLoadFailed(ILogger logger, string error);
-
     // Never the cookie value.
     [LoggerMessage(EventId = 5020, Level = LogLevel.Debug, Message = "Cluster '{ClusterId}': unreadable affinity cookie treated as none; request re-pinned")]
     public static partial void UnreadableAffinityCookie(ILogger logger, string clusterId);

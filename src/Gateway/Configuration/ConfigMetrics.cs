@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
-using Gateway.Observability;
+using Gateway.Foundation;
 
 namespace Gateway.Configuration;
 

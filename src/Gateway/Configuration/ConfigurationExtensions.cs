@@ -1,5 +1,5 @@
+using Gateway.Foundation;
 using Microsoft.Extensions.Configuration.Json;
-using Microsoft.Extensions.Options;
 using Yarp.ReverseProxy.Configuration;
 
 namespace Gateway.Configuration;
@@ -49,22 +49,8 @@ internal static class ConfigurationExtensions
         services.AddSingleton<GatewayConfigStore>();
         services.AddHostedService(sp => sp.GetRequiredService<GatewayConfigStore>());
         services.AddGatewayOptions<ConfigurationOptions, ConfigurationOptionsValidator>(ConfigurationOptions.SectionPath);
+        services.AddSingleton<IAdminEndpoints, ConfigAdminEndpoints>();
         return builder;
-    }
-
-    /// <summary>
-    /// Binds options from <paramref name="sectionPath"/>, validates them at start, and registers the same validator
-    /// as a check on every candidate config so a reload with bad values is rejected before it is applied.
-    /// </summary>
-    public static IServiceCollection AddGatewayOptions<TOptions, TValidator>(this IServiceCollection services, string sectionPath)
-        where TOptions : class, new()
-        where TValidator : class, IValidateOptions<TOptions>
-    {
-        services.AddOptions<TOptions>().BindConfiguration(sectionPath).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<TOptions>, TValidator>();
-        services.AddSingleton<IGatewayConfigCheck>(sp =>
-            new OptionsConfigCheck<TOptions>(sectionPath, sp.GetServices<IValidateOptions<TOptions>>()));
-        return services;
     }
 
     /// <summary>Validates and applies the initial config; prints every problem and returns false when it is bad.</summary>

@@ -1,3 +1,5 @@
+using Gateway.Foundation;
+
 namespace Gateway.Configuration;
 
 /// <summary>How the config file is watched. Bound from <c>Gateway:Configuration</c>.</summary>

@@ -1,5 +1,6 @@
 // Validates every candidate config (at start and on each file change) and applies only good ones:
 // the file-backed configuration source and YARP's routes/clusters change together, or not at all.
+using Gateway.Foundation;
 using Microsoft.Extensions.Options;
 using Yarp.ReverseProxy.Configuration;
 using Yarp.ReverseProxy.LoadBalancing;
@@ -17,6 +18,7 @@ internal sealed class GatewayConfigStore : IHostedService, IDisposable
     private readonly IProxyConfigFilter[] _yarpFilters;
     private readonly HashSet<string> _loadBalancingPolicies;
     private readonly IEnumerable<IGatewayConfigCheck> _checks;
+    private readonly ExtensionBlock[] _blocks;
     private readonly GatewayProxyConfigProvider _proxyConfig;
     private readonly ConfigMetrics _metrics;
     private readonly IOptionsMonitor<ConfigurationOptions> _options;
@@ -34,6 +36,7 @@ internal sealed class GatewayConfigStore : IHostedService, IDisposable
         IEnumerable<IProxyConfigFilter> yarpFilters,
         IEnumerable<ILoadBalancingPolicy> loadBalancingPolicies,
         IEnumerable<IGatewayConfigCheck> checks,
+        IEnumerable<ExtensionBlock> blocks,
         GatewayProxyConfigProvider proxyConfig,
         ConfigMetrics metrics,
         IOptionsMonitor<ConfigurationOptions> options,
@@ -46,6 +49,7 @@ internal sealed class GatewayConfigStore : IHostedService, IDisposable
         _yarpFilters = yarpFilters.ToArray();
         _loadBalancingPolicies = new HashSet<string>(loadBalancingPolicies.Select(p => p.Name), StringComparer.OrdinalIgnoreCase);
         _checks = checks;
+        _blocks = blocks.ToArray();
         _proxyConfig = proxyConfig;
         _metrics = metrics;
         _options = options;
@@ -127,7 +131,7 @@ internal sealed class GatewayConfigStore : IHostedService, IDisposable
         }
 
         var candidate = ConfigurationSnapshot.Build(_root, _file.Provider, content.Data);
-        var snapshot = ProxyConfigReader.Read(candidate, errors);
+        var snapshot = ProxyConfigReader.Read(candidate, _blocks, errors);
 
         foreach (var cluster in snapshot.Clusters)
         {

@@ -1,7 +1,7 @@
 // Reads YARP's own `ReverseProxy` schema with key-path errors.
 // Gap in YARP: its config provider throws on the first bad value without naming the key, and it accepts a
 // cluster with no destinations or a route to a cluster that does not exist; we report every problem at once.
-using System.Text;
+using Gateway.Foundation;
 using Yarp.ReverseProxy.Configuration;
 
 namespace Gateway.Configuration;
@@ -10,23 +10,17 @@ internal sealed record ProxySnapshot(IReadOnlyList<RouteConfig> Routes, IReadOnl
 
 internal static class ProxyConfigReader
 {
-    public const string SectionName = "ReverseProxy";
+    public const string SectionName = ExtensionBlock.ReverseProxySection;
 
-    /// <summary>Metadata key whose value changes whenever a cluster's gateway extension blocks change.</summary>
-    public const string ExtensionFingerprintKey = "Gateway.ExtensionFingerprint";
-
-    /// <summary>Blocks we add inside a cluster; a change to them must reach YARP as a cluster change.</summary>
-    private static readonly string[] ClusterExtensionBlocks = ["ConnectionPool", "Retry"];
-
-    /// <summary>Defaults for those blocks that live outside the cluster.</summary>
-    private static readonly string[] ClusterExtensionDefaults = ["Gateway:ConnectionPool", "Gateway:Retry"];
-
-    public static ProxySnapshot Read(IConfiguration config, ICollection<string> errors)
+    /// <summary>
+    /// Reads routes and clusters, and validates and captures every declared <paramref name="blocks"/> into their
+    /// Metadata (see <see cref="ExtensionBlock"/>).
+    /// </summary>
+    public static ProxySnapshot Read(IConfiguration config, IReadOnlyList<ExtensionBlock> blocks, ICollection<string> errors)
     {
         var section = config.GetSection(SectionName);
         var clusters = new List<ClusterConfig>();
         var clusterIds = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
-        var defaultsFingerprint = Fingerprint(ClusterExtensionDefaults.Select(config.GetSection));
 
         foreach (var clusterSection in section.GetSection("Clusters").GetChildren())
         {
@@ -38,12 +32,8 @@ internal static class ProxyConfigReader
                 continue;
             }
 
-            CheckDestinations(clusterSection, cluster, errors);
-
-            var metadata = new Dictionary<string, string>(cluster.Metadata ?? new Dictionary<string, string>(), StringComparer.OrdinalIgnoreCase)
-            {
-                [ExtensionFingerprintKey] = defaultsFingerprint + "|" + Fingerprint(ClusterExtensionBlocks.Select(clusterSection.GetSection)),
-            };
+            CheckDestinations(clusterSection, cluster, SuppliesDestinations(clusterSection, blocks), errors);
+            var metadata = Capture(ExtensionScope.Cluster, clusterSection, cluster.Metadata, config, blocks, errors);
             clusters.Add(cluster with { ClusterId = clusterSection.Key, Metadata = metadata });
         }
 
@@ -72,7 +62,8 @@ internal static class ProxyConfigReader
                 errors.Add($"{ConfigurationPath.Combine(routeSection.Path, "Match")}: needs a Path or Hosts (use \"{{**catch-all}}\" to match every path)");
             }
 
-            routes.Add(route with { RouteId = routeSection.Key });
+            var routeMetadata = Capture(ExtensionScope.Route, routeSection, route.Metadata, config, blocks, errors);
+            routes.Add(route with { RouteId = routeSection.Key, Metadata = routeMetadata });
         }
 
         return new ProxySnapshot(routes, clusters);
@@ -92,12 +83,51 @@ internal static class ProxyConfigReader
         }
     }
 
-    private static void CheckDestinations(IConfigurationSection clusterSection, ClusterConfig cluster, ICollection<string> errors)
+    /// <summary>The user's Metadata plus one entry per declared block of this scope that is set (or has defaults).</summary>
+    private static IReadOnlyDictionary<string, string>? Capture(
+        ExtensionScope scope,
+        IConfigurationSection owner,
+        IReadOnlyDictionary<string, string>? userMetadata,
+        IConfiguration config,
+        IReadOnlyList<ExtensionBlock> blocks,
+        ICollection<string> errors)
+    {
+        Dictionary<string, string>? metadata = null;
+        foreach (var block in blocks)
+        {
+            if (block.Scope == scope && block.Capture(owner, config, errors) is { } captured)
+            {
+                metadata ??= new Dictionary<string, string>(userMetadata ?? new Dictionary<string, string>(), StringComparer.OrdinalIgnoreCase);
+                metadata[block.MetadataKey] = captured;
+            }
+        }
+
+        return metadata ?? userMetadata;
+    }
+
+    private static string? SuppliesDestinations(IConfigurationSection clusterSection, IReadOnlyList<ExtensionBlock> blocks)
+    {
+        foreach (var block in blocks)
+        {
+            if (block.Scope == ExtensionScope.Cluster && block.SuppliesDestinations && block.IsSetIn(clusterSection))
+            {
+                return block.Name;
+            }
+        }
+
+        return null;
+    }
+
+    private static void CheckDestinations(IConfigurationSection clusterSection, ClusterConfig cluster, string? suppliedBy, ICollection<string> errors)
     {
         var destinationsPath = ConfigurationPath.Combine(clusterSection.Path, "Destinations");
         if (cluster.Destinations is null || cluster.Destinations.Count == 0)
         {
-            errors.Add($"{destinationsPath}: a cluster needs at least one destination");
+            if (suppliedBy is null)
+            {
+                errors.Add($"{destinationsPath}: a cluster needs at least one destination");
+            }
+
             return;
         }
 
@@ -120,18 +150,4 @@ internal static class ProxyConfigReader
         Uri.TryCreate(value, UriKind.Absolute, out var uri)
         && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)
         && !string.IsNullOrEmpty(uri.Host);
-
-    private static string Fingerprint(IEnumerable<IConfigurationSection> sections)
-    {
-        var text = new StringBuilder();
-        foreach (var section in sections)
-        {
-            foreach (var pair in section.AsEnumerable().OrderBy(p => p.Key, StringComparer.OrdinalIgnoreCase))
-            {
-                text.Append(pair.Key).Append('=').Append(pair.Value).Append(';');
-            }
-        }
-
-        return Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())), 0, 8);
-    }
 }

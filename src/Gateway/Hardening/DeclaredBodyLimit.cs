@@ -2,27 +2,23 @@
 // Gap: Kestrel enforces MaxRequestBodySize only when the body is read, which YARP does after it has already sent
 // the request head upstream; the upstream then sees a request that is cut off. Runs in the proxy pipeline before
 // YARP's own limits step, so it resolves the route's MaxRequestBodySize (-1: unlimited) the same way.
+using Gateway.Foundation;
 using Microsoft.AspNetCore.Http.Features;
 
 namespace Gateway.Hardening;
 
-internal static class DeclaredBodyLimit
+internal sealed class DeclaredBodyLimit : IRequestStep
 {
-    public static IReverseProxyApplicationBuilder UseDeclaredBodyLimit(this IReverseProxyApplicationBuilder proxy)
+    public Task InvokeAsync(HttpContext context, RequestDelegate next)
     {
-        // RequestDelegate, not Func<Task>: ASP.NET Core's Func<Task> overload allocates a closure per request.
-        proxy.Use(static (HttpContext context, RequestDelegate next) =>
+        if (context.Request.ContentLength is { } length && length > 0 && length > Limit(context))
         {
-            if (context.Request.ContentLength is { } length && length > 0 && length > Limit(context))
-            {
-                context.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
-                context.Response.Headers.Connection = "close";
-                return Task.CompletedTask;
-            }
+            context.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
+            context.Response.Headers.Connection = "close";
+            return Task.CompletedTask;
+        }
 
-            return next(context);
-        });
-        return proxy;
+        return next(context);
     }
 
     private static long Limit(HttpContext context)

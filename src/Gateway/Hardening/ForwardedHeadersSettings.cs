@@ -1,5 +1,5 @@
 using System.Net;
-using Gateway.Configuration;
+using Gateway.Foundation;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Hardening;

@@ -1,6 +1,6 @@
 // Front-door hardening: Kestrel request limits on the proxy listener, trusted-proxy handling of X-Forwarded-*.
 using System.Net;
-using Gateway.Configuration;
+using Gateway.Foundation;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
@@ -9,10 +9,7 @@ namespace Gateway.Hardening;
 
 internal static class HardeningExtensions
 {
-    /// <summary>The Kestrel endpoint name of the proxy listener (<c>Kestrel:Endpoints:Proxy</c>).</summary>
-    public const string ProxyEndpointName = "Proxy";
-
-    /// <summary>Registers limits and forwarded-header trust. Call after <c>AddManagement</c>, which installs the Kestrel config loader we hook.</summary>
+    /// <summary>Registers request limits, the proxy listener's connection limit, request checks and forwarded-header trust.</summary>
     public static IServiceCollection AddHardening(this IServiceCollection services)
     {
         services.AddGatewayOptions<LimitsOptions, LimitsOptionsValidator>(LimitsOptions.SectionPath);
@@ -21,8 +18,12 @@ internal static class HardeningExtensions
             sp.GetRequiredService<IOptions<LimitsOptions>>().Value.MaxConcurrentConnections,
             sp.GetRequiredService<ILogger<ProxyConnectionLimit>>()));
 
-        services.AddOptions<KestrelServerOptions>().Configure<IOptions<LimitsOptions>, ProxyConnectionLimit, IConfiguration>(
-            static (kestrel, limitsOptions, connectionLimit, configuration) =>
+        services.AddSingleton<RequestGuard>();
+        services.AddSingleton<DeclaredBodyLimit>();
+        // Kestrel's own MaxConcurrentConnections stays unlimited: it would count management connections too.
+        services.AddListenerConnectionMiddleware(ListenerMetadata.ProxyEndpointName, static sp => sp.GetRequiredService<ProxyConnectionLimit>().Middleware);
+        services.AddOptions<KestrelServerOptions>().Configure<IOptions<LimitsOptions>>(
+            static (kestrel, limitsOptions) =>
             {
                 var limits = limitsOptions.Value;
                 kestrel.Limits.MaxRequestBodySize = limits.MaxRequestBodySize;
@@ -33,10 +34,6 @@ internal static class HardeningExtensions
                 kestrel.Limits.MinRequestBodyDataRate = limits.MinRequestBodyDataRate > 0
                     ? new MinDataRate(limits.MinRequestBodyDataRate, limits.MinRequestBodyDataRateGracePeriod)
                     : null;
-
-                // Kestrel's own MaxConcurrentConnections stays unlimited: it would count management connections too.
-                var loader = kestrel.ConfigurationLoader ?? kestrel.Configure(configuration.GetSection("Kestrel"), reloadOnChange: false);
-                loader.Endpoint(ProxyEndpointName, endpoint => endpoint.ListenOptions.Use(connectionLimit.Middleware));
             });
 
         services.AddSingleton<Yarp.ReverseProxy.Transforms.Builder.ITransformProvider, RequestHeaderCleanupProvider>();
@@ -57,8 +54,7 @@ internal static class HardeningExtensions
         var limits = services.GetRequiredService<IOptions<LimitsOptions>>().Value;
         var logger = services.GetRequiredService<ILogger<ProxyConnectionLimit>>();
         var fingerprint = TrustFingerprint(settings);
-        var guardLogger = services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(RequestGuard));
-        app.Use((context, next) => RequestGuard.InvokeAsync(context, next, guardLogger));
+        app.UseStep<RequestGuard>();
         services.GetRequiredService<IOptionsMonitor<LimitsOptions>>().OnChange(current =>
         {
             if (current != limits)
@@ -82,6 +78,13 @@ internal static class HardeningExtensions
 
         Log.TrustedProxies(logger, settings.KnownProxies.Length, settings.KnownNetworks.Length);
         return app.UseForwardedHeaders();
+    }
+
+    /// <summary>Answers 413 before anything is forwarded when the declared Content-Length exceeds the body limit.</summary>
+    public static IReverseProxyApplicationBuilder UseDeclaredBodyLimit(this IReverseProxyApplicationBuilder proxy)
+    {
+        proxy.UseStep<DeclaredBodyLimit>();
+        return proxy;
     }
 
     internal static void ConfigureTrust(ForwardedHeadersOptions options, ForwardedHeadersSettings settings)

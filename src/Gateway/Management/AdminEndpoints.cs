@@ -1,7 +1,5 @@
-// The admin API: read-only views of clusters and pools, and the operations other capabilities add.
-using Gateway.Affinity;
-using Gateway.Configuration;
-using Gateway.Draining;
+// The admin API: the read-only cluster view, and the operations capabilities contribute through IAdminEndpoints.
+using Gateway.Foundation;
 using Gateway.Pooling;
 using Yarp.ReverseProxy;
 
@@ -13,36 +11,36 @@ internal static class AdminEndpoints
     {
         var admin = management.MapGroup("/admin").AddEndpointFilter<AdminAuthFilter>();
         admin.MapGet("/clusters", GetClusters);
-        admin.MapDestinationDrain();
-        admin.MapGet("/config", (GatewayConfigStore store) => Results.Ok(new { path = store.Path, generation = store.Generation }));
-
-        // Starts the same shutdown sequence as SIGTERM (readiness 503 at once, then drain and exit 0).
-        admin.MapPost("/drain", (ShutdownSequence shutdown, IHostApplicationLifetime lifetime) =>
+        foreach (var endpoints in management.ServiceProvider.GetServices<IAdminEndpoints>())
         {
-            shutdown.BeginDraining("POST /admin/drain");
-            lifetime.StopApplication();
-            return Results.Accepted();
-        });
+            endpoints.Map(admin);
+        }
+
         return admin;
     }
 
-    private static IResult GetClusters(IProxyStateLookup state, ClusterPools pools, DestinationDrain drain)
+    private static IResult GetClusters(IProxyStateLookup state, ClusterPools pools, IEnumerable<IAdminDestinationDetails> details)
     {
         var clusters = new List<object>();
         foreach (var cluster in state.GetClusters())
         {
             var id = cluster.ClusterId;
-            var destinations = new List<object>();
+            var destinations = new List<Dictionary<string, object?>>();
             foreach (var destination in cluster.Destinations.Values)
             {
-                destinations.Add(new
+                var entry = new Dictionary<string, object?>
                 {
-                    id = destination.DestinationId,
-                    address = destination.Model.Config.Address,
-                    health = new { active = destination.Health.Active.ToString(), passive = destination.Health.Passive.ToString() },
-                    concurrentRequests = destination.ConcurrentRequestCount,
-                    draining = drain.IsDraining(id, destination.DestinationId),
-                });
+                    ["id"] = destination.DestinationId,
+                    ["address"] = destination.Model.Config.Address,
+                    ["health"] = new { active = destination.Health.Active.ToString(), passive = destination.Health.Passive.ToString() },
+                    ["concurrentRequests"] = destination.ConcurrentRequestCount,
+                };
+                foreach (var contributor in details)
+                {
+                    contributor.Describe(id, destination.DestinationId, entry);
+                }
+
+                destinations.Add(entry);
             }
 
             var stats = pools.StatsFor(id);

@@ -1,4 +1,4 @@
-using Gateway.Configuration;
+using Gateway.Foundation;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Management;

@@ -2,6 +2,7 @@
 // value is a config id or one of a fixed set of strings, so series are bounded by the config, not by traffic.
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using Gateway.Foundation;
 using Yarp.ReverseProxy.Forwarder;
 
 namespace Gateway.Observability;

@@ -1,16 +1,10 @@
-using System.Diagnostics;
-using Gateway.Configuration;
-using Gateway.Management;
-using Gateway.Proxy;
+using Gateway.Foundation;
 using Microsoft.Extensions.Options;
 using OpenTelemetry;
 using OpenTelemetry.Exporter;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
-using Yarp.ReverseProxy.Forwarder;
-using Yarp.ReverseProxy.Model;
-
 
 namespace Gateway.Observability;
 
@@ -34,7 +28,9 @@ internal static class TelemetryExtensions
     {
         services.AddGatewayOptions<TelemetryOptions, TelemetryOptionsValidator>(TelemetryOptions.SectionPath);
         services.AddSingleton<ProxyMetrics>();
-        services.AddSingleton<GatewayGauges>();
+        services.AddSingleton<DestinationHealthMetrics>();
+        services.AddSingleton<ProxyMetricsStep>();
+        services.AddSingleton<UpstreamMetricsStep>();
 
         var openTelemetry = services.AddOpenTelemetry();
         openTelemetry
@@ -126,16 +122,14 @@ internal static class TelemetryExtensions
     public static IReverseProxyApplicationBuilder UseProxyMetrics(this IReverseProxyApplicationBuilder proxy)
     {
         var services = proxy.ApplicationServices;
-        _ = services.GetRequiredService<GatewayGauges>();
+        _ = services.GetRequiredService<DestinationHealthMetrics>();
         if (!services.GetRequiredService<IOptions<TelemetryOptions>>().Value.Metrics)
         {
             Log.PerRequestMetricsOff(services.GetRequiredService<ILogger<TelemetryOptions>>());
             return proxy;
         }
 
-        var metrics = services.GetRequiredService<ProxyMetrics>();
-        proxy.Use(next => context =>
-            RequestCompletion.InvokeThen(next, context, (metrics, Stopwatch.GetTimestamp()), static (c, s) => RecordRequest(s.metrics, c, s.Item2)));
+        proxy.UseStep<ProxyMetricsStep>();
         return proxy;
     }
 
@@ -145,40 +139,12 @@ internal static class TelemetryExtensions
     /// </summary>
     public static IReverseProxyApplicationBuilder UseUpstreamMetrics(this IReverseProxyApplicationBuilder proxy)
     {
-        var services = proxy.ApplicationServices;
-        if (!services.GetRequiredService<IOptions<TelemetryOptions>>().Value.Metrics)
+        if (proxy.ApplicationServices.GetRequiredService<IOptions<TelemetryOptions>>().Value.Metrics)
         {
-            return proxy;
+            proxy.UseStep<UpstreamMetricsStep>();
         }
 
-        var metrics = services.GetRequiredService<ProxyMetrics>();
-        proxy.Use(next => context =>
-            RequestCompletion.InvokeThen(next, context, (metrics, Stopwatch.GetTimestamp()), static (c, s) => RecordUpstream(s.metrics, c, s.Item2)));
         return proxy;
-    }
-
-    private static void RecordRequest(ProxyMetrics metrics, HttpContext context, long start)
-    {
-        var proxy = context.GetReverseProxyFeature();
-        var error = context.Features.Get<IForwarderErrorFeature>()?.Error ?? ForwarderError.None;
-        metrics.RequestCompleted(
-            proxy.Route.Config.RouteId,
-            proxy.Cluster?.Config.ClusterId ?? "none",
-            proxy.ProxiedDestination?.DestinationId,
-            context.Response.StatusCode,
-            context.Request.Method,
-            error,
-            Stopwatch.GetElapsedTime(start));
-    }
-
-    private static void RecordUpstream(ProxyMetrics metrics, HttpContext context, long start)
-    {
-        var proxy = context.GetReverseProxyFeature();
-        // No destination: the forwarder never sent anything upstream (e.g. no available destinations).
-        if (proxy.ProxiedDestination is { } destination && proxy.Cluster is { } cluster)
-        {
-            metrics.UpstreamCompleted(cluster.Config.ClusterId, destination.DestinationId, Stopwatch.GetElapsedTime(start));
-        }
     }
 
     /// <summary>Structured console logs; JSON when running in a container, where a log collector parses them.</summary>

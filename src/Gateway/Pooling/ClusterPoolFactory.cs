@@ -9,7 +9,6 @@ using Yarp.ReverseProxy.Forwarder;
 namespace Gateway.Pooling;
 
 internal sealed class ClusterPoolFactory(
-    IConfiguration configuration,
     ClusterPools pools,
     PoolRetirement retirement,
     PoolMetrics metrics,
@@ -97,10 +96,9 @@ internal sealed class ClusterPoolFactory(
         return invoker;
     }
 
-    private PoolSettings ResolveSettings(ForwarderHttpClientContext context)
+    private static PoolSettings ResolveSettings(ForwarderHttpClientContext context)
     {
-        var defaults = configuration.GetSection(ConnectionPoolOptions.DefaultsSectionPath).Get<ConnectionPoolOptions>() ?? new ConnectionPoolOptions();
-        var cluster = configuration.GetSection($"ReverseProxy:Clusters:{context.ClusterId}:{ConnectionPoolOptions.ClusterBlockName}").Get<ConnectionPoolOptions>();
-        return PoolSettings.Resolve(cluster, defaults, context.NewConfig);
+        var block = ConnectionPoolOptions.Block.Get(context.NewMetadata);
+        return PoolSettings.Resolve(block.Own, block.Defaults, context.NewConfig);
     }
 }

@@ -1,3 +1,5 @@
+using Gateway.Foundation;
+
 namespace Gateway.Pooling;
 
 /// <summary>
@@ -9,6 +11,10 @@ internal sealed class ConnectionPoolOptions
 {
     public const string DefaultsSectionPath = "Gateway:ConnectionPool";
     public const string ClusterBlockName = "ConnectionPool";
+
+    /// <summary>The per-cluster block with its defaults, as the config reader validates and carries it.</summary>
+    public static readonly ExtensionBlock<ConnectionPoolOptions> Block = new(
+        ExtensionScope.Cluster, ClusterBlockName, DefaultsSectionPath, ConnectionPoolValidation.ValidateClusterBlock);
 
     /// <summary>Cap on connections per destination (built-in: unlimited). Lower it to protect a fragile upstream.</summary>
     public int? MaxConnectionsPerServer { get; set; }

@@ -1,11 +1,21 @@
 // Range checks for pool settings, shared by the defaults block and every cluster's block.
-using Gateway.Configuration;
+using Gateway.Foundation;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Pooling;
 
 internal static class ConnectionPoolValidation
 {
+    /// <summary>A cluster's own <c>ConnectionPool</c> block: the ranges, and no keys that only the defaults may hold.</summary>
+    public static void ValidateClusterBlock(ConnectionPoolOptions options, string path, ICollection<string> errors)
+    {
+        Validate(options, path, errors);
+        if (options.RetirementGracePeriod is not null)
+        {
+            errors.Add($"{path}:RetirementGracePeriod: only allowed in {ConnectionPoolOptions.DefaultsSectionPath}");
+        }
+    }
+
     public static void Validate(ConnectionPoolOptions options, string path, ICollection<string> errors)
     {
         if (options.MaxConnectionsPerServer is < 1)
@@ -38,35 +48,5 @@ internal sealed class ConnectionPoolOptionsValidator : IValidateOptions<Connecti
         var errors = new List<string>();
         ConnectionPoolValidation.Validate(options, ConnectionPoolOptions.DefaultsSectionPath, errors);
         return ConfigErrors.ToResult(errors);
-    }
-}
-
-/// <summary>Checks every cluster's <c>ConnectionPool</c> block in a candidate config.</summary>
-internal sealed class ClusterConnectionPoolCheck : IGatewayConfigCheck
-{
-    public void Check(IConfiguration candidate, ICollection<string> errors)
-    {
-        foreach (var cluster in candidate.GetSection($"{ProxyConfigReader.SectionName}:Clusters").GetChildren())
-        {
-            var block = cluster.GetSection(ConnectionPoolOptions.ClusterBlockName);
-            if (!block.Exists())
-            {
-                continue;
-            }
-
-            try
-            {
-                var options = block.Get<ConnectionPoolOptions>() ?? new ConnectionPoolOptions();
-                ConnectionPoolValidation.Validate(options, block.Path, errors);
-                if (options.RetirementGracePeriod is not null)
-                {
-                    errors.Add($"{block.Path}:RetirementGracePeriod: only allowed in {ConnectionPoolOptions.DefaultsSectionPath}");
-                }
-            }
-            catch (InvalidOperationException ex)
-            {
-                errors.Add(ConfigErrors.FromBinder(ex, candidate, block.Path));
-            }
-        }
     }
 }

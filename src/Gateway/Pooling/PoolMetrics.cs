@@ -1,6 +1,6 @@
 // Pool figures as observable instruments: read at scrape time, nothing recorded per request.
 using System.Diagnostics.Metrics;
-using Gateway.Observability;
+using Gateway.Foundation;
 
 namespace Gateway.Pooling;
 

@@ -1,4 +1,4 @@
-using Gateway.Configuration;
+using Gateway.Foundation;
 using Microsoft.AspNetCore.RateLimiting;
 
 namespace Gateway.RateLimiting;

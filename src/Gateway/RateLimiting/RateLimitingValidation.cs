@@ -1,6 +1,6 @@
 // Key-path checks for policies, and for routes that name them; both run at start and before every reload is accepted.
 using System.Globalization;
-using Gateway.Configuration;
+using Gateway.Foundation;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.RateLimiting;

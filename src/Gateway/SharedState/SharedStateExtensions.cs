@@ -1,4 +1,4 @@
-using Gateway.Configuration;
+using Gateway.Foundation;
 
 namespace Gateway.SharedState;
 

@@ -1,6 +1,5 @@
 using Gateway.Affinity;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Logging.Abstractions;
 using Yarp.ReverseProxy.Configuration;
 
 namespace Gateway.Tests.Affinity;
@@ -54,20 +53,5 @@ public sealed class AffinityDefaultsFilterTests
     public void DefaultCookieName_ReplacesCharactersACookieNameCannotHold()
     {
         Assert.Equal(".Gateway.Affinity.my_cluster_v2", AffinityDefaultsFilter.DefaultCookieName("my cluster;v2"));
-    }
-
-    [Fact]
-    public void DrainMarks_AreCaseInsensitive_AndReplaceAllPublishesTheSharedSet()
-    {
-        var drain = new DestinationDrain(NullLogger<DestinationDrain>.Instance);
-        Assert.False(drain.AnyDraining);
-        Assert.True(drain.Set(new DrainMark("Backend", "D1"), true, "test"));
-        Assert.False(drain.Set(new DrainMark("backend", "d1"), true, "test"));
-        Assert.True(drain.IsDraining("BACKEND", "d1"));
-        drain.ReplaceAll([new DrainMark("backend", "d2")], "test");
-        Assert.False(drain.IsDraining("backend", "d1"));
-        Assert.True(drain.IsDraining("backend", "d2"));
-        drain.ReplaceAll([], "test");
-        Assert.False(drain.AnyDraining);
     }
 }

@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 using Gateway.Configuration;
-using Gateway.Draining;
+using Gateway.Shutdown;
 using Gateway.FunctionalTests.Infrastructure;
 using Gateway.Hardening;
 using Gateway.Management;

@@ -76,7 +76,7 @@ public sealed class FuzzFoundMessagesTests
         }).Build();
         var errors = new List<string>();
 
-        Gateway.Configuration.ProxyConfigReader.Read(config, errors);
+        Gateway.Configuration.ProxyConfigReader.Read(config, [], errors);
 
         Assert.StartsWith("ReverseProxy:Routes:r1: a value in this block has the wrong shape", Assert.Single(errors));
     }

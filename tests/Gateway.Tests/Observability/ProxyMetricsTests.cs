@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using Gateway.Foundation;
 using Gateway.Observability;
 using Microsoft.Extensions.DependencyInjection;
 using Yarp.ReverseProxy.Forwarder;

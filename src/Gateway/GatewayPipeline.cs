@@ -1,0 +1,44 @@
+// The one place that states the order of both pipelines. Each step comes from its capability's Use* extension.
+using Gateway.Affinity;
+using Gateway.DestinationDraining;
+using Gateway.ErrorResponses;
+using Gateway.Foundation;
+using Gateway.Hardening;
+using Gateway.Management;
+using Gateway.Observability;
+using Gateway.Pooling;
+using Gateway.Retries;
+using Gateway.Shutdown;
+
+namespace Gateway;
+
+internal static class GatewayPipeline
+{
+    /// <summary>The app pipeline (every request, both listeners), then the endpoints: management and the proxy routes.</summary>
+    public static WebApplication UseGatewayPipeline(this WebApplication app)
+    {
+        app.UseHardening();          // 400 for what a proxy must not forward; trusted X-Forwarded-* only
+        app.UseGracefulShutdown();   // in-flight count; Connection: close / GOAWAY while draining
+        app.UseRouting();
+        app.UseRateLimiter();        // the route's RateLimiterPolicy (needs the endpoint)
+        app.UseRequestTimeouts();    // the route's Timeout (needs the endpoint)
+        app.MapManagementEndpoints();
+        app.MapReverseProxy(UseProxyPipeline).WithMetadata(ListenerMetadata.Proxy);
+        return app;
+    }
+
+    /// <summary>YARP's own steps and ours, per proxied request.</summary>
+    private static void UseProxyPipeline(IReverseProxyApplicationBuilder proxy)
+    {
+        proxy.UseProxyMetrics();            // first: sees the final status and the whole duration
+        proxy.UseDeclaredBodyLimit();       // 413 before anything is sent upstream
+        proxy.UsePoolTracking();            // a retired pool waits for the requests that picked it
+        proxy.UseGatewaySessionAffinity();  // YARP's affinity, then outcome counting
+        proxy.UseDrainAwareSelection();     // no new sessions on a draining destination
+        proxy.UseLoadBalancing();
+        proxy.UseUpstreamErrorResponses();  // JSON error body for the final outcome, 504 for a fired route timeout
+        proxy.UseSafeRetries();             // inside the error bodies, outside passive health: every attempt is reported
+        proxy.UsePassiveHealthChecks();
+        proxy.UseUpstreamMetrics();         // last: times each attempt sent upstream
+    }
+}

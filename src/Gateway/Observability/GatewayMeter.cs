@@ -1,7 +1,0 @@
-namespace Gateway.Observability;
-
-/// <summary>The name of the gateway's own meter; every capability creates its instruments on it.</summary>
-internal static class GatewayMeter
-{
-    public const string Name = "Gateway";
-}

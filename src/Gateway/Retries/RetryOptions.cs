@@ -1,0 +1,32 @@
+using Gateway.Foundation;
+
+namespace Gateway.Retries;
+
+/// <summary>
+/// Safe retries. <c>Gateway:Retry</c> holds the defaults for every cluster;
+/// <c>ReverseProxy:Clusters:&lt;id&gt;:Retry</c> overrides any of them for one cluster.
+/// Only requests that provably did not reach the upstream (connect failed) are retried for any method; idempotent
+/// requests without a body are also retried when the connection broke before a response arrived.
+/// </summary>
+internal sealed class RetryOptions
+{
+    public const string DefaultsSectionPath = "Gateway:Retry";
+    public const string ClusterBlockName = "Retry";
+
+    /// <summary>The per-cluster block with its defaults, as the config reader validates and carries it.</summary>
+    public static readonly ExtensionBlock<RetryOptions> Block = new(
+        ExtensionScope.Cluster, ClusterBlockName, DefaultsSectionPath, RetryValidation.ValidateRetry);
+
+    /// <summary>Retry at all (built-in: true). Set false to turn retries off for a cluster or everywhere.</summary>
+    public bool? Enabled { get; init; }
+
+    /// <summary>Attempts per request including the first, each on a different healthy destination (built-in: 2; 1..5).</summary>
+    public int? MaxAttempts { get; init; }
+
+    /// <summary>
+    /// Retries allowed as a percentage of first attempts, per cluster (built-in: 10; 0..100). A token bucket: every first
+    /// attempt adds BudgetPercent/100 of a token (up to <see cref="RetryBudget.MaxTokens"/>), every retry spends one,
+    /// so during an outage retries add at most this much load.
+    /// </summary>
+    public int? BudgetPercent { get; init; }
+}

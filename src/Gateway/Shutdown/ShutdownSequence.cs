@@ -1,0 +1,125 @@
+// The graceful-drain shutdown: readiness 503 -> keep serving for ReadinessDelay -> stop accepting and drain
+// in-flight requests up to DrainTimeout -> retire every upstream pool -> exit 0.
+// Gap: ASP.NET Core stops Kestrel the moment SIGTERM arrives (while Kubernetes may still route new connections
+// to the pod) and bounds the whole drain by one HostOptions.ShutdownTimeout; we add the readiness phase, our own
+// phase deadlines, pool disposal, and a second SIGTERM that ends it at once.
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using Gateway.Pooling;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.Extensions.Options;
+
+namespace Gateway.Shutdown;
+
+internal sealed class ShutdownSequence(
+    DrainState state,
+    IServer server,
+    PoolRetirement pools,
+    IOptionsMonitor<ShutdownOptions> options,
+    TimeProvider time,
+    ILogger<ShutdownSequence> logger) : IHostedLifecycleService, IDisposable
+{
+    private readonly CancellationTokenSource _hurry = new();
+    private PosixSignalRegistration? _sigterm;
+    private int _signals;
+    private long _startedAt;
+
+    public Task StartingAsync(CancellationToken cancellationToken)
+    {
+        // Runs beside the host's own SIGTERM handler: readiness must turn at once, and a second SIGTERM must hurry.
+        _sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+        {
+            if (Interlocked.Increment(ref _signals) == 1)
+            {
+                BeginDraining("SIGTERM");
+            }
+            else
+            {
+                Log.SecondSignal(logger);
+                _hurry.Cancel();
+            }
+        });
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Phase 1: readiness fails from now on; idempotent.</summary>
+    public void BeginDraining(string trigger)
+    {
+        if (state.Phase == DrainPhase.Serving)
+        {
+            Interlocked.CompareExchange(ref _startedAt, time.GetTimestamp(), 0);
+            state.Enter(DrainPhase.ReadinessDelay);
+            Log.Phase1(logger, trigger, state.InFlight);
+        }
+    }
+
+    /// <summary>Runs after the host is told to stop and before it stops the server: phases 2 to 4.</summary>
+    public async Task StoppingAsync(CancellationToken cancellationToken)
+    {
+        BeginDraining("host stopping");
+        var settings = options.CurrentValue;
+        using var hurry = CancellationTokenSource.CreateLinkedTokenSource(_hurry.Token, cancellationToken);
+
+        // Phase 2: keep serving so endpoint removal propagates; clients are told to reconnect elsewhere.
+        var servedBefore = state.Served;
+        Log.Phase2(logger, settings.ReadinessDelay.TotalSeconds);
+        await DelayAsync(settings.ReadinessDelay, hurry.Token);
+
+        // Phase 3: stop accepting and drain. Kestrel closes idle connections, sends HTTP/2 GOAWAY, waits for
+        // in-flight requests and aborts what is left when our deadline fires.
+        state.Enter(DrainPhase.Draining);
+        Log.Phase3(logger, state.Served - servedBefore, state.InFlight, settings.DrainTimeout.TotalSeconds);
+        var drainStarted = time.GetTimestamp();
+        using (var deadline = CancellationTokenSource.CreateLinkedTokenSource(hurry.Token))
+        {
+            deadline.CancelAfter(settings.DrainTimeout);
+            var inFlightAtDeadline = 0;
+            using var onDeadline = deadline.Token.Register(() => inFlightAtDeadline = state.InFlight);
+            try
+            {
+                await server.StopAsync(deadline.Token);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+
+            Log.Phase3Done(logger, time.GetElapsedTime(drainStarted).TotalMilliseconds, deadline.IsCancellationRequested ? inFlightAtDeadline : 0);
+        }
+
+        // Phase 4: every request is finished or cut; close upstream connections cleanly (FIN, not RST).
+        state.Enter(DrainPhase.RetiringPools);
+        using (var poolDeadline = CancellationTokenSource.CreateLinkedTokenSource(hurry.Token))
+        {
+            poolDeadline.CancelAfter(settings.PoolCloseTimeout);
+            await pools.RetireAllAsync(settings.PoolCloseTimeout, poolDeadline.Token);
+        }
+
+        state.Enter(DrainPhase.Stopped);
+        Log.Done(logger, time.GetElapsedTime(_startedAt).TotalMilliseconds);
+    }
+
+    private async Task DelayAsync(TimeSpan delay, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Task.Delay(delay, time, cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public void Dispose()
+    {
+        _sigterm?.Dispose();
+        _hurry.Dispose();
+    }
+}

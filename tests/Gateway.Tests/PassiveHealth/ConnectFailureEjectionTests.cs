@@ -1,0 +1,140 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Diagnostics.Metrics;
+using System.Net;
+using System.Net.Sockets;
+using Gateway.PassiveHealth;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Yarp.ReverseProxy;
+using Yarp.ReverseProxy.Configuration;
+using Yarp.ReverseProxy.Forwarder;
+using Yarp.ReverseProxy.Health;
+using Yarp.ReverseProxy.Model;
+
+namespace Gateway.Tests.PassiveHealth;
+
+public sealed class ConnectFailureEjectionTests
+{
+    [Fact]
+    public void ARefusedConnect_EjectsTheDestinationAtThatEndpoint_Only()
+    {
+        var (ejection, updater, _, _) = Create();
+
+        ejection.ConnectFailed("c", new DnsEndPoint("127.0.0.1", 5002), SocketError.ConnectionRefused);
+
+        var call = Assert.Single(updater.Calls);
+        Assert.Equal(("b", DestinationHealth.Unhealthy, TimeSpan.FromSeconds(10)), call);
+    }
+
+    [Theory]
+    [InlineData(SocketError.ConnectionReset)]
+    [InlineData(SocketError.TimedOut)]
+    [InlineData(SocketError.OperationAborted)]
+    public void OtherSocketErrors_AreLeftToThePolicy(SocketError error)
+    {
+        var (ejection, updater, _, _) = Create();
+
+        ejection.ConnectFailed("c", new DnsEndPoint("127.0.0.1", 5002), error);
+
+        Assert.Empty(updater.Calls);
+    }
+
+    [Fact]
+    public void UnknownCluster_AnotherPassivePolicy_OrAHigherConnectThreshold_EjectNothing()
+    {
+        var (ejection, updater, _, _) = Create(passivePolicy: "TransportFailureRate");
+        ejection.ConnectFailed("c", new DnsEndPoint("127.0.0.1", 5002), SocketError.ConnectionRefused);
+        ejection.ConnectFailed("other", new DnsEndPoint("127.0.0.1", 5002), SocketError.ConnectionRefused);
+        Assert.Empty(updater.Calls);
+
+        // Two refused connects in a row are asked for: the socket does not count them, RequestProxied does (once each).
+        (ejection, updater, _, _) = Create(connectThreshold: 2);
+        ejection.ConnectFailed("c", new DnsEndPoint("127.0.0.1", 5002), SocketError.ConnectionRefused);
+        Assert.Empty(updater.Calls);
+    }
+
+    [Fact]
+    public void TheRequestThatFoundTheRefusedConnect_DoesNotEjectAgain()
+    {
+        var (ejection, updater, policy, cluster) = Create();
+        ejection.ConnectFailed("c", new DnsEndPoint("127.0.0.1", 5002), SocketError.ConnectionRefused);
+
+        // YARP's passive health middleware reports the same request when it ends (this fake never flips the health).
+        var context = new DefaultHttpContext();
+        context.Features.Set<IForwarderErrorFeature>(new ErrorFeature(ForwarderError.Request, new HttpRequestException(HttpRequestError.ConnectionError, "Connection refused")));
+        policy.RequestProxied(context, cluster, cluster.Destinations["b"]);
+
+        Assert.Single(updater.Calls);
+    }
+
+    private static (ConnectFailureEjection, RecordingUpdater, ConsecutiveFailuresPolicy, ClusterState) Create(string passivePolicy = ConsecutiveFailuresPolicy.PolicyName, int connectThreshold = 1)
+    {
+        var config = new ClusterConfig
+        {
+            ClusterId = "c",
+            HealthCheck = new HealthCheckConfig
+            {
+                Passive = new PassiveHealthCheckConfig { Enabled = true, Policy = passivePolicy, ReactivationPeriod = TimeSpan.FromSeconds(10) },
+            },
+            Metadata = new Dictionary<string, string> { [EjectionSettings.ConnectThresholdKey] = connectThreshold.ToString(System.Globalization.CultureInfo.InvariantCulture) },
+        };
+        var cluster = new ClusterState("c", new ClusterModel(config, new HttpMessageInvoker(new HttpClientHandler())));
+        foreach (var (id, address) in new[] { ("a", "http://127.0.0.1:5001/"), ("b", "http://127.0.0.1:5002/base") })
+        {
+            cluster.Destinations[id] = new DestinationState(id, new DestinationModel(new DestinationConfig { Address = address }));
+        }
+
+        var updater = new RecordingUpdater();
+        var meters = new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<IMeterFactory>();
+        var policy = new ConsecutiveFailuresPolicy(updater, new NoopDestinationsUpdater(), new PassiveHealthMetrics(meters), new ManualTime(), NullLogger<ConsecutiveFailuresPolicy>.Instance);
+        var services = new ServiceCollection().AddSingleton<IProxyStateLookup>(new StateLookup(cluster)).BuildServiceProvider();
+        return (new ConnectFailureEjection(services, policy), updater, policy, cluster);
+    }
+
+    private sealed record ErrorFeature(ForwarderError Error, Exception? Exception) : IForwarderErrorFeature;
+
+    private sealed class StateLookup(ClusterState cluster) : IProxyStateLookup
+    {
+        public ClusterState Cluster { get; } = cluster;
+
+        public bool TryGetRoute(string id, [NotNullWhen(true)] out RouteModel? route)
+        {
+            route = null;
+            return false;
+        }
+
+        public IEnumerable<RouteModel> GetRoutes() => [];
+
+        public bool TryGetCluster(string id, [NotNullWhen(true)] out ClusterState? cluster)
+        {
+            cluster = id == Cluster.ClusterId ? Cluster : null;
+            return cluster is not null;
+        }
+
+        public IEnumerable<ClusterState> GetClusters() => [Cluster];
+    }
+
+    private sealed class RecordingUpdater : IDestinationHealthUpdater
+    {
+        public List<(string Destination, DestinationHealth Health, TimeSpan Period)> Calls { get; } = [];
+
+        public void SetActive(ClusterState cluster, IEnumerable<NewActiveDestinationHealth> newHealthStates)
+        {
+        }
+
+        public void SetPassive(ClusterState cluster, DestinationState destination, DestinationHealth newHealth, TimeSpan reactivationPeriod) =>
+            Calls.Add((destination.DestinationId, newHealth, reactivationPeriod));
+    }
+
+    private sealed class NoopDestinationsUpdater : IClusterDestinationsUpdater
+    {
+        public void UpdateAllDestinations(ClusterState cluster)
+        {
+        }
+
+        public void UpdateAvailableDestinations(ClusterState cluster)
+        {
+        }
+    }
+}
