@@ -27,19 +27,22 @@ internal sealed class ShutdownSequence(
     public Task StartingAsync(CancellationToken cancellationToken)
     {
         // Runs beside the host's own SIGTERM handler: readiness must turn at once, and a second SIGTERM must hurry.
-        _sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
-        {
-            if (Interlocked.Increment(ref _signals) == 1)
-            {
-                BeginDraining("SIGTERM");
-            }
-            else
-            {
-                Log.SecondSignal(logger);
-                _hurry.Cancel();
-            }
-        });
+        _sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, _ => OnSigterm());
         return Task.CompletedTask;
+    }
+
+    /// <summary>The first SIGTERM starts draining; a second one ends the drain now (every phase stops waiting).</summary>
+    internal void OnSigterm()
+    {
+        if (Interlocked.Increment(ref _signals) == 1)
+        {
+            BeginDraining("SIGTERM");
+        }
+        else
+        {
+            Log.SecondSignal(logger);
+            _hurry.Cancel();
+        }
     }
 
     /// <summary>Phase 1: readiness fails from now on; idempotent.</summary>
@@ -70,9 +73,9 @@ internal sealed class ShutdownSequence(
         state.Enter(DrainPhase.Draining);
         Log.Phase3(logger, state.Served - servedBefore, state.InFlight, settings.DrainTimeout.TotalSeconds);
         var drainStarted = time.GetTimestamp();
-        using (var deadline = CancellationTokenSource.CreateLinkedTokenSource(hurry.Token))
+        using (var drainTimeout = new CancellationTokenSource(settings.DrainTimeout, time))
+        using (var deadline = CancellationTokenSource.CreateLinkedTokenSource(hurry.Token, drainTimeout.Token))
         {
-            deadline.CancelAfter(settings.DrainTimeout);
             var inFlightAtDeadline = 0;
             using var onDeadline = deadline.Token.Register(() => inFlightAtDeadline = state.InFlight);
             try
@@ -88,9 +91,9 @@ internal sealed class ShutdownSequence(
 
         // Phase 4: every request is finished or cut; close upstream connections cleanly (FIN, not RST).
         state.Enter(DrainPhase.RetiringPools);
-        using (var poolDeadline = CancellationTokenSource.CreateLinkedTokenSource(hurry.Token))
+        using (var poolTimeout = new CancellationTokenSource(settings.PoolCloseTimeout, time))
+        using (var poolDeadline = CancellationTokenSource.CreateLinkedTokenSource(hurry.Token, poolTimeout.Token))
         {
-            poolDeadline.CancelAfter(settings.PoolCloseTimeout);
             await pools.RetireAllAsync(settings.PoolCloseTimeout, poolDeadline.Token);
         }
 
