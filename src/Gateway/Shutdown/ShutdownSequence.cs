@@ -73,21 +73,28 @@ internal sealed class ShutdownSequence(
         state.Enter(DrainPhase.Draining);
         Log.Phase3(logger, state.Served - servedBefore, state.InFlight, settings.DrainTimeout.TotalSeconds);
         var drainStarted = time.GetTimestamp();
-        using (var drainTimeout = new CancellationTokenSource(settings.DrainTimeout, time))
-        using (var deadline = CancellationTokenSource.CreateLinkedTokenSource(hurry.Token, drainTimeout.Token))
+        var cut = 0;
+        using (var abort = new CancellationTokenSource())
         {
-            var inFlightAtDeadline = 0;
-            using var onDeadline = deadline.Token.Register(() => inFlightAtDeadline = state.InFlight);
+            var stopping = server.StopAsync(abort.Token);
+            await WaitAsync(stopping, settings.DrainTimeout, hurry.Token);
+            if (!stopping.IsCompleted)
+            {
+                // Counted before the server is told to abort, so no abort can finish a request first.
+                cut = state.InFlight;
+                abort.Cancel();
+            }
+
             try
             {
-                await server.StopAsync(deadline.Token);
+                await stopping;
             }
             catch (OperationCanceledException)
             {
             }
-
-            Log.Phase3Done(logger, time.GetElapsedTime(drainStarted).TotalMilliseconds, deadline.IsCancellationRequested ? inFlightAtDeadline : 0);
         }
+
+        Log.Phase3Done(logger, time.GetElapsedTime(drainStarted).TotalMilliseconds, cut);
 
         // Phase 4: every request is finished or cut; close upstream connections cleanly (FIN, not RST).
         state.Enter(DrainPhase.RetiringPools);
@@ -99,6 +106,14 @@ internal sealed class ShutdownSequence(
 
         state.Enter(DrainPhase.Stopped);
         Log.Done(logger, time.GetElapsedTime(_startedAt).TotalMilliseconds);
+    }
+
+    /// <summary>Returns when <paramref name="task"/> completes, <paramref name="timeout"/> has passed or the token is cancelled.</summary>
+    private async Task WaitAsync(Task task, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        await Task.WhenAny(task, Task.Delay(timeout, time, wait.Token));
+        await wait.CancelAsync(); // stops the timer when the task won
     }
 
     private async Task DelayAsync(TimeSpan delay, CancellationToken cancellationToken)
