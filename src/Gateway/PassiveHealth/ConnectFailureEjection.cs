@@ -2,18 +2,25 @@
 // SocketsHttpHandler and the forwarder. The first time, in a running process, that path is cold (JIT, exception
 // machinery) and took 40-60 ms under test load, while load balancing kept sending requests to the dead destination.
 // A refused connect is known at the socket: eject there.
+// It learns YARP's clusters as a cluster-change listener, not from IProxyStateLookup: YARP's proxy state is built from
+// the pool factory that reports to this class, so asking for it here would be a dependency cycle.
+using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using Gateway.Pooling;
-using Yarp.ReverseProxy;
 using Yarp.ReverseProxy.Model;
 
 namespace Gateway.PassiveHealth;
 
-internal sealed class ConnectFailureEjection(IServiceProvider services, ConsecutiveFailuresPolicy policy) : IUpstreamConnectObserver
+internal sealed class ConnectFailureEjection(ConsecutiveFailuresPolicy policy) : IUpstreamConnectObserver, IClusterChangeListener
 {
-    // Resolved on first use: YARP's proxy state is built from the pool factory that reports to us.
-    private IProxyStateLookup? _proxyState;
+    private readonly ConcurrentDictionary<string, ClusterState> _clusters = new(StringComparer.OrdinalIgnoreCase);
+
+    public void OnClusterAdded(ClusterState cluster) => _clusters[cluster.ClusterId] = cluster;
+
+    public void OnClusterChanged(ClusterState cluster) => _clusters[cluster.ClusterId] = cluster;
+
+    public void OnClusterRemoved(ClusterState cluster) => _clusters.TryRemove(new KeyValuePair<string, ClusterState>(cluster.ClusterId, cluster));
 
     public void ConnectFailed(string clusterId, DnsEndPoint endPoint, SocketError error)
     {
@@ -23,8 +30,7 @@ internal sealed class ConnectFailureEjection(IServiceProvider services, Consecut
             return;
         }
 
-        _proxyState ??= services.GetRequiredService<IProxyStateLookup>();
-        if (!_proxyState.TryGetCluster(clusterId, out var cluster)
+        if (!_clusters.TryGetValue(clusterId, out var cluster)
             || cluster.Model.Config.HealthCheck?.Passive is not { Enabled: true } passive
             || !string.Equals(passive.Policy, ConsecutiveFailuresPolicy.PolicyName, StringComparison.OrdinalIgnoreCase))
         {

@@ -2,6 +2,7 @@ using Gateway.Foundation;
 using Gateway.Pooling;
 using Yarp.ReverseProxy.Configuration;
 using Yarp.ReverseProxy.Health;
+using Yarp.ReverseProxy.Model;
 
 namespace Gateway.PassiveHealth;
 
@@ -19,7 +20,9 @@ internal static class PassiveHealthExtensions
         services.AddSingleton<PassiveHealthMetrics>();
         services.AddSingleton<ConsecutiveFailuresPolicy>();
         services.AddSingleton<IPassiveHealthCheckPolicy>(sp => sp.GetRequiredService<ConsecutiveFailuresPolicy>());
-        services.AddSingleton<IUpstreamConnectObserver, ConnectFailureEjection>();
+        services.AddSingleton<ConnectFailureEjection>();
+        services.AddSingleton<IUpstreamConnectObserver>(sp => sp.GetRequiredService<ConnectFailureEjection>());
+        services.AddSingleton<IClusterChangeListener>(sp => sp.GetRequiredService<ConnectFailureEjection>());
         services.AddSingleton<IProxyConfigFilter, HealthCheckDefaultsFilter>();
         return services;
     }

@@ -1,4 +1,3 @@
-using System.Diagnostics.CodeAnalysis;
 using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Sockets;
@@ -6,7 +5,6 @@ using Gateway.PassiveHealth;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
-using Yarp.ReverseProxy;
 using Yarp.ReverseProxy.Configuration;
 using Yarp.ReverseProxy.Forwarder;
 using Yarp.ReverseProxy.Health;
@@ -55,6 +53,17 @@ public sealed class ConnectFailureEjectionTests
     }
 
     [Fact]
+    public void ARemovedCluster_IsForgotten()
+    {
+        var (ejection, updater, _, cluster) = Create();
+
+        ejection.OnClusterRemoved(cluster);
+        ejection.ConnectFailed("c", new DnsEndPoint("127.0.0.1", 5002), SocketError.ConnectionRefused);
+
+        Assert.Empty(updater.Calls);
+    }
+
+    [Fact]
     public void TheRequestThatFoundTheRefusedConnect_DoesNotEjectAgain()
     {
         var (ejection, updater, policy, cluster) = Create();
@@ -88,32 +97,12 @@ public sealed class ConnectFailureEjectionTests
         var updater = new RecordingUpdater();
         var meters = new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<IMeterFactory>();
         var policy = new ConsecutiveFailuresPolicy(updater, new NoopDestinationsUpdater(), new PassiveHealthMetrics(meters), new ManualTime(), NullLogger<ConsecutiveFailuresPolicy>.Instance);
-        var services = new ServiceCollection().AddSingleton<IProxyStateLookup>(new StateLookup(cluster)).BuildServiceProvider();
-        return (new ConnectFailureEjection(services, policy), updater, policy, cluster);
+        var ejection = new ConnectFailureEjection(policy);
+        ejection.OnClusterAdded(cluster);
+        return (ejection, updater, policy, cluster);
     }
 
     private sealed record ErrorFeature(ForwarderError Error, Exception? Exception) : IForwarderErrorFeature;
-
-    private sealed class StateLookup(ClusterState cluster) : IProxyStateLookup
-    {
-        public ClusterState Cluster { get; } = cluster;
-
-        public bool TryGetRoute(string id, [NotNullWhen(true)] out RouteModel? route)
-        {
-            route = null;
-            return false;
-        }
-
-        public IEnumerable<RouteModel> GetRoutes() => [];
-
-        public bool TryGetCluster(string id, [NotNullWhen(true)] out ClusterState? cluster)
-        {
-            cluster = id == Cluster.ClusterId ? Cluster : null;
-            return cluster is not null;
-        }
-
-        public IEnumerable<ClusterState> GetClusters() => [Cluster];
-    }
 
     private sealed class RecordingUpdater : IDestinationHealthUpdater
     {
