@@ -1,18 +1,39 @@
 // Which destinations are draining, keyed by cluster id + destination id (not by YARP objects), so a mark survives a
-// config reload. Gap in YARP: it has no notion of a destination that keeps its existing sessions but takes no new ones.
+// config reload: the admin API's marks (shared through Redis by DrainSync) and those of every IDestinationDrainSource
+// (e.g. a terminating pod). Gap in YARP: it has no notion of a destination that keeps its existing sessions but takes
+// no new ones.
 using System.Collections.Frozen;
+using Gateway.Foundation;
 
 namespace Gateway.DestinationDraining;
 
 internal readonly record struct DrainMark(string ClusterId, string DestinationId);
 
-internal sealed class DestinationDrain(ILogger<DestinationDrain> logger)
+internal sealed class DestinationDrain
 {
+    private readonly ILogger<DestinationDrain> _logger;
     private readonly Lock _gate = new();
     private readonly HashSet<DrainMark> _marks = new(DrainMarkComparer.Instance);
+    private readonly Dictionary<IDestinationDrainSource, HashSet<DrainMark>> _fromSources = [];
 
     // Published copy for the request path: replaced wholesale on every change, read without locks.
     private volatile FrozenDictionary<string, FrozenSet<string>> _byCluster = FrozenDictionary<string, FrozenSet<string>>.Empty;
+
+    public DestinationDrain(ILogger<DestinationDrain> logger)
+        : this([], logger)
+    {
+    }
+
+    public DestinationDrain(IEnumerable<IDestinationDrainSource> sources, ILogger<DestinationDrain> logger)
+    {
+        _logger = logger;
+        foreach (var source in sources)
+        {
+            _fromSources[source] = new HashSet<DrainMark>(DrainMarkComparer.Instance);
+            source.Changed += () => OnSourceChanged(source);
+            OnSourceChanged(source);
+        }
+    }
 
     /// <summary>False when nothing anywhere is draining: the request path's one cheap check.</summary>
     public bool AnyDraining => _byCluster.Count > 0;
@@ -32,6 +53,7 @@ internal sealed class DestinationDrain(ILogger<DestinationDrain> logger)
     public bool IsDraining(string clusterId, string destinationId) =>
         _byCluster.TryGetValue(clusterId, out var set) && set.Contains(destinationId);
 
+    /// <summary>The admin API's marks (not those of drain sources).</summary>
     public IReadOnlyList<DrainMark> Marks
     {
         get
@@ -52,7 +74,7 @@ internal sealed class DestinationDrain(ILogger<DestinationDrain> logger)
             if (changed)
             {
                 Publish();
-                Log.DrainChanged(logger, mark.ClusterId, mark.DestinationId, draining, source);
+                Log.DrainChanged(_logger, mark.ClusterId, mark.DestinationId, draining, source);
             }
 
             return changed;
@@ -74,7 +96,7 @@ internal sealed class DestinationDrain(ILogger<DestinationDrain> logger)
             {
                 if (!next.Contains(mark))
                 {
-                    Log.DrainChanged(logger, mark.ClusterId, mark.DestinationId, false, source);
+                    Log.DrainChanged(_logger, mark.ClusterId, mark.DestinationId, false, source);
                 }
             }
 
@@ -82,7 +104,7 @@ internal sealed class DestinationDrain(ILogger<DestinationDrain> logger)
             {
                 if (!_marks.Contains(mark))
                 {
-                    Log.DrainChanged(logger, mark.ClusterId, mark.DestinationId, true, source);
+                    Log.DrainChanged(_logger, mark.ClusterId, mark.DestinationId, true, source);
                 }
             }
 
@@ -92,23 +114,69 @@ internal sealed class DestinationDrain(ILogger<DestinationDrain> logger)
         }
     }
 
-    private void Publish()
+    private void OnSourceChanged(IDestinationDrainSource source)
     {
-        var byCluster = new Dictionary<string, List<string>>(StringComparer.OrdinalIgnoreCase);
-        foreach (var mark in _marks)
+        lock (_gate)
         {
-            if (!byCluster.TryGetValue(mark.ClusterId, out var list))
+            var next = new HashSet<DrainMark>(DrainMarkComparer.Instance);
+            foreach (var (clusterId, destinationId) in source.Draining)
             {
-                byCluster[mark.ClusterId] = list = [];
+                next.Add(new DrainMark(clusterId, destinationId));
             }
 
-            list.Add(mark.DestinationId);
+            var previous = _fromSources[source];
+            if (next.SetEquals(previous))
+            {
+                return;
+            }
+
+            foreach (var mark in previous)
+            {
+                if (!next.Contains(mark))
+                {
+                    Log.DrainChanged(_logger, mark.ClusterId, mark.DestinationId, false, source.Name);
+                }
+            }
+
+            foreach (var mark in next)
+            {
+                if (!previous.Contains(mark))
+                {
+                    Log.DrainChanged(_logger, mark.ClusterId, mark.DestinationId, true, source.Name);
+                }
+            }
+
+            _fromSources[source] = next;
+            Publish();
+        }
+    }
+
+    private void Publish()
+    {
+        var byCluster = new Dictionary<string, HashSet<string>>(StringComparer.OrdinalIgnoreCase);
+        Add(byCluster, _marks);
+        foreach (var marks in _fromSources.Values)
+        {
+            Add(byCluster, marks);
         }
 
         _byCluster = byCluster.ToFrozenDictionary(
             static p => p.Key,
             static p => p.Value.ToFrozenSet(StringComparer.OrdinalIgnoreCase),
             StringComparer.OrdinalIgnoreCase);
+    }
+
+    private static void Add(Dictionary<string, HashSet<string>> byCluster, HashSet<DrainMark> marks)
+    {
+        foreach (var mark in marks)
+        {
+            if (!byCluster.TryGetValue(mark.ClusterId, out var set))
+            {
+                byCluster[mark.ClusterId] = set = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+            }
+
+            set.Add(mark.DestinationId);
+        }
     }
 
     /// <summary>YARP compares cluster and destination ids case-insensitively; so do we.</summary>

@@ -14,7 +14,7 @@ internal sealed class DrainMetrics
             "gateway.destination.draining",
             () => ObserveDraining(drain, proxyState),
             "{destination}",
-            "1 while a destination is marked draining through the admin API (keeps its pinned sessions, takes no new ones), else 0.");
+            "1 while a destination is draining (an admin API mark, or a pod that is terminating): it keeps its pinned sessions and takes no new ones; else 0.");
     }
 
     // Every configured destination reports 0 or 1, so dashboards see the series before the first drain.

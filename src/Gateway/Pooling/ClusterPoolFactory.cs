@@ -81,8 +81,7 @@ internal sealed class ClusterPoolFactory(
                 throw;
             }
 
-            stats.ConnectionOpened();
-            return new CountedConnectionStream(socket, stats);
+            return new CountedConnectionStream(socket, stats, connect.DnsEndPoint.Host, connect.DnsEndPoint.Port);
         };
 
         var invoker = new ClusterInvoker(context.ClusterId, pools.NextGeneration(), settings, stats, handler);

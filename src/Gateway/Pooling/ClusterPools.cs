@@ -31,4 +31,11 @@ internal sealed class ClusterPools
     public IEnumerable<ClusterInvoker> RetiringPools => _retiring.Keys;
 
     public IEnumerable<KeyValuePair<string, PoolStats>> AllStats => _stats;
+
+    /// <summary>
+    /// Closes the cluster's connections to <paramref name="address"/>'s host and port (a destination that was removed);
+    /// returns how many. Call once its requests have finished: a request still using a connection would fail.
+    /// </summary>
+    public int CloseConnectionsTo(string clusterId, Uri address) =>
+        _stats.TryGetValue(clusterId, out var stats) ? stats.CloseConnectionsTo(address.IdnHost, address.Port) : 0;
 }
