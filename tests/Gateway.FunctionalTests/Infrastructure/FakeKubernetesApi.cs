@@ -13,10 +13,24 @@ using Microsoft.Extensions.Logging;
 
 namespace Gateway.FunctionalTests.Infrastructure;
 
-/// <summary>One request the fake API server answered (for asserting what a client asked, and for debugging).</summary>
-public sealed record ApiRequest(string Method, string Path, string Query, string Accept, bool Authorized, int Status)
+/// <summary>One request the fake API server got (for asserting what a client asked, and for debugging); listed from its start.</summary>
+public sealed class ApiRequest(string method, string path, string query, string accept, bool authorized)
 {
-    public override string ToString() => $"{Method} {Path}{Query} [{Accept}]{(Authorized ? string.Empty : " (no token)")} -> {Status}";
+    public string Method { get; } = method;
+
+    public string Path { get; } = path;
+
+    public string Query { get; } = query;
+
+    public string Accept { get; } = accept;
+
+    public bool Authorized { get; } = authorized;
+
+    /// <summary>The response status; 0 while the request is still open (a watch).</summary>
+    public int Status { get; internal set; }
+
+    public override string ToString() =>
+        $"{Method} {Path}{Query} [{Accept}]{(Authorized ? string.Empty : " (no token)")} -> {(Status == 0 ? "(open)" : Status.ToString(CultureInfo.InvariantCulture))}";
 }
 
 /// <summary>
@@ -330,14 +344,16 @@ public sealed partial class FakeKubernetesApi : IAsyncDisposable
     {
         var request = context.Request;
         var authorized = request.Headers.Authorization.ToString() == "Bearer " + Token;
+        var record = new ApiRequest(request.Method, request.Path.Value ?? string.Empty, request.QueryString.Value ?? string.Empty,
+            request.Headers.Accept.ToString(), authorized);
+        _requests.Enqueue(record);
         try
         {
             await RouteAsync(context, authorized);
         }
         finally
         {
-            _requests.Enqueue(new ApiRequest(request.Method, request.Path.Value ?? string.Empty, request.QueryString.Value ?? string.Empty,
-                request.Headers.Accept.ToString(), authorized, context.Response.StatusCode));
+            record.Status = context.Response.StatusCode;
         }
     }
 
