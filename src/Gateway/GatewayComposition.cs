@@ -4,6 +4,7 @@
 using Gateway.Affinity;
 using Gateway.Demo;
 using Gateway.DestinationDraining;
+using Gateway.Discovery;
 using Gateway.ErrorResponses;
 using Gateway.Hardening;
 using Gateway.Management;
@@ -27,6 +28,7 @@ internal static class GatewayComposition
         .AddConnectionPools()
         .AddAffinity()
         .AddDestinationDraining()
+        .AddDiscovery()
         .AddGracefulShutdown()
         .AddRateLimiting()
         .AddPassiveHealth()

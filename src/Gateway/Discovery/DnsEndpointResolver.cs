@@ -4,13 +4,14 @@ using Microsoft.Extensions.Logging;
 namespace Gateway.Discovery;
 
 /// <summary>What to resolve: a name whose A/AAAA records are the destinations, the port and scheme to reach them on, how often.</summary>
-internal sealed record DnsDiscoveryTarget(string Name, int Port, string Scheme = "http", TimeSpan? RefreshInterval = null)
+internal sealed record DnsDiscoveryTarget(string Name, int Port, string Scheme = "http", TimeSpan? RefreshInterval = null, string? Cluster = null)
 {
     public static readonly TimeSpan DefaultRefreshInterval = TimeSpan.FromSeconds(5);
 
     public TimeSpan Refresh => RefreshInterval is { } r && r > TimeSpan.Zero ? r : DefaultRefreshInterval;
 
-    public override string ToString() => $"{Name}:{Port}";
+    /// <summary>What is resolved, and for which cluster: every log line of the resolver names both.</summary>
+    public override string ToString() => Cluster is null ? $"{Name}:{Port}" : $"{Name}:{Port} (cluster '{Cluster}')";
 }
 
 /// <summary>Timings of a <see cref="DnsEndpointResolver"/>.</summary>

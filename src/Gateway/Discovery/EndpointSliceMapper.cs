@@ -5,13 +5,14 @@ using k8s.Models;
 namespace Gateway.Discovery;
 
 /// <summary>What to watch: the EndpointSlices of one Service, one port of it (its name, or its number when given as digits).</summary>
-internal sealed record KubernetesDiscoveryTarget(string Namespace, string Service, string Port, string Scheme = "http")
+internal sealed record KubernetesDiscoveryTarget(string Namespace, string Service, string Port, string Scheme = "http", string? Cluster = null)
 {
     public string LabelSelector => "kubernetes.io/service-name=" + Service;
 
     public int? PortNumber => int.TryParse(Port, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : null;
 
-    public override string ToString() => $"{Namespace}/{Service}:{Port}";
+    /// <summary>What is watched, and for which cluster: every log line of the watcher names both.</summary>
+    public override string ToString() => Cluster is null ? $"{Namespace}/{Service}:{Port}" : $"{Namespace}/{Service}:{Port} (cluster '{Cluster}')";
 }
 
 /// <summary>The merged endpoint set of a Service's slices, or why there is none to apply.</summary>

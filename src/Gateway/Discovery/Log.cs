@@ -40,4 +40,16 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 9212, Level = LogLevel.Debug, Message = "Discovery dns {Target}: {Count} addresses, next lookup in {Delay} (ttl {Ttl})")]
     public static partial void DnsRefreshed(ILogger logger, string target, int count, TimeSpan delay, TimeSpan? ttl);
+
+    [LoggerMessage(EventId = 9220, Level = LogLevel.Information, Message = "Cluster '{ClusterId}': destinations from {Source} {Target}")]
+    public static partial void DiscoveryStarted(ILogger logger, string clusterId, string source, string target);
+
+    [LoggerMessage(EventId = 9221, Level = LogLevel.Information, Message = "Cluster '{ClusterId}': discovery stopped ({Why})")]
+    public static partial void DiscoveryStopped(ILogger logger, string clusterId, string why);
+
+    [LoggerMessage(EventId = 9222, Level = LogLevel.Error, Message = "Cluster '{ClusterId}': discovery cannot start: {Error}; the cluster keeps only its static destinations until the config changes")]
+    public static partial void DiscoveryNotStarted(ILogger logger, string clusterId, string error);
+
+    [LoggerMessage(EventId = 9223, Level = LogLevel.Information, Message = "Cluster '{ClusterId}': endpoint '{DestinationId}' is gone; closed its {Closed} pooled connections after {ElapsedMs:F0} ms")]
+    public static partial void RemovedEndpointConnectionsClosed(ILogger logger, string clusterId, string destinationId, int closed, double elapsedMs);
 }

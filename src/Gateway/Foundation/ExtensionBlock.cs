@@ -120,7 +120,7 @@ internal sealed class ExtensionBlock<TOptions>(
     ExtensionScope scope,
     string? name,
     string? defaultsSectionPath,
-    Action<TOptions, string, ICollection<string>>? validate = null,
+    Action<TOptions, IConfigurationSection, ICollection<string>>? validate = null,
     bool suppliesDestinations = false)
     : ExtensionBlock(scope, name, defaultsSectionPath, suppliesDestinations)
     where TOptions : class, new()
@@ -155,7 +155,7 @@ internal sealed class ExtensionBlock<TOptions>(
             return;
         }
 
-        validate?.Invoke(options, block.Path, errors);
+        validate?.Invoke(options, block, errors);
     }
 
     private static ExtensionBlockOptions<TOptions> Parse(string captured)

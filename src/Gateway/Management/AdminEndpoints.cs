@@ -19,9 +19,9 @@ internal static class AdminEndpoints
         return admin;
     }
 
-    private static IResult GetClusters(IProxyStateLookup state, ClusterPools pools, IEnumerable<IAdminDestinationDetails> details)
+    private static IResult GetClusters(IProxyStateLookup state, ClusterPools pools, IEnumerable<IAdminDestinationDetails> details, IEnumerable<IAdminClusterDetails> clusterDetails)
     {
-        var clusters = new List<object>();
+        var clusters = new List<Dictionary<string, object?>>();
         foreach (var cluster in state.GetClusters())
         {
             var id = cluster.ClusterId;
@@ -45,11 +45,11 @@ internal static class AdminEndpoints
 
             var stats = pools.StatsFor(id);
             var current = pools.Current(id);
-            clusters.Add(new
+            var clusterEntry = new Dictionary<string, object?>
             {
-                id,
-                destinations,
-                pool = new
+                ["id"] = id,
+                ["destinations"] = destinations,
+                ["pool"] = new
                 {
                     generation = current?.Generation,
                     settings = current?.Settings,
@@ -59,7 +59,13 @@ internal static class AdminEndpoints
                     requests = stats.Requests,
                     requestsPerConnection = stats.ConnectionsOpened == 0 ? 0 : Math.Round((double)stats.Requests / stats.ConnectionsOpened, 2),
                 },
-            });
+            };
+            foreach (var contributor in clusterDetails)
+            {
+                contributor.Describe(id, clusterEntry);
+            }
+
+            clusters.Add(clusterEntry);
         }
 
         var retiring = pools.RetiringPools.Select(p => new { cluster = p.ClusterId, generation = p.Generation, inFlight = p.InFlight });

@@ -14,7 +14,7 @@ internal sealed class ConnectionPoolOptions
 
     /// <summary>The per-cluster block with its defaults, as the config reader validates and carries it.</summary>
     public static readonly ExtensionBlock<ConnectionPoolOptions> Block = new(
-        ExtensionScope.Cluster, ClusterBlockName, DefaultsSectionPath, ConnectionPoolValidation.ValidateClusterBlock);
+        ExtensionScope.Cluster, ClusterBlockName, DefaultsSectionPath, static (options, block, errors) => ConnectionPoolValidation.ValidateClusterBlock(options, block.Path, errors));
 
     /// <summary>Cap on connections per destination (built-in: unlimited). Lower it to protect a fragile upstream.</summary>
     public int? MaxConnectionsPerServer { get; set; }

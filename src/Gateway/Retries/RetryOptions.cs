@@ -15,7 +15,7 @@ internal sealed class RetryOptions
 
     /// <summary>The per-cluster block with its defaults, as the config reader validates and carries it.</summary>
     public static readonly ExtensionBlock<RetryOptions> Block = new(
-        ExtensionScope.Cluster, ClusterBlockName, DefaultsSectionPath, RetryValidation.ValidateRetry);
+        ExtensionScope.Cluster, ClusterBlockName, DefaultsSectionPath, static (options, block, errors) => RetryValidation.ValidateRetry(options, block.Path, errors));
 
     /// <summary>Retry at all (built-in: true). Set false to turn retries off for a cluster or everywhere.</summary>
     public bool? Enabled { get; init; }

@@ -49,7 +49,10 @@ public sealed class UpstreamServer : IAsyncDisposable
 
     public int Port { get; private set; }
 
-    public string Url => $"http://127.0.0.1:{Port}";
+    /// <summary>The loopback address it listens on: 127.0.0.1 unless started on another (a "pod" of its own, 127.0.0.x).</summary>
+    public System.Net.IPAddress Address { get; private set; } = System.Net.IPAddress.Loopback;
+
+    public string Url => $"http://{Address}:{Port}";
 
     public ConcurrentQueue<RecordedRequest> Requests { get; } = new();
 
@@ -62,8 +65,9 @@ public sealed class UpstreamServer : IAsyncDisposable
     /// <summary>Replaces the default handler (200, body = name, header X-Upstream = name).</summary>
     public Func<HttpContext, Task>? Handler { get; set; }
 
-    public static async Task<UpstreamServer> StartAsync(string name, int port = 0, Func<HttpContext, Task>? handler = null)
+    public static async Task<UpstreamServer> StartAsync(string name, int port = 0, Func<HttpContext, Task>? handler = null, System.Net.IPAddress? address = null)
     {
+        address ??= System.Net.IPAddress.Loopback;
         var builder = WebApplication.CreateSlimBuilder();
         builder.Configuration.Sources.Clear();
         builder.Logging.ClearProviders();
@@ -71,7 +75,7 @@ public sealed class UpstreamServer : IAsyncDisposable
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.Limits.KeepAliveTimeout = TimeSpan.FromMinutes(5);
-            kestrel.Listen(System.Net.IPAddress.Loopback, port, listen =>
+            kestrel.Listen(address, port, listen =>
             {
                 listen.Protocols = HttpProtocols.Http1AndHttp2;
                 listen.Use(next => async connection =>
@@ -92,7 +96,7 @@ public sealed class UpstreamServer : IAsyncDisposable
         });
 
         var app = builder.Build();
-        server = new UpstreamServer(name, app) { Handler = handler };
+        server = new UpstreamServer(name, app) { Handler = handler, Address = address };
         app.Run(async context =>
         {
             var body = 0;
@@ -125,8 +129,7 @@ public sealed class UpstreamServer : IAsyncDisposable
         });
 
         await app.StartAsync();
-        var address = app.Urls.First();
-        server.Port = new Uri(address).Port;
+        server.Port = new Uri(app.Urls.First()).Port;
         return server;
     }
 

@@ -11,7 +11,7 @@ public sealed class ProxyConfigReaderTests
     // Stand-ins for blocks declared elsewhere: one that supplies destinations (as Discovery does), one inside routes.
     private static readonly ExtensionBlock<RetryOptions> SuppliedBlock = new(ExtensionScope.Cluster, "Supplier", null, suppliesDestinations: true);
     private static readonly ExtensionBlock<RetryOptions> RouteBlock = new(
-        ExtensionScope.Route, "Extra", "Gateway:Extra", static (o, path, errors) => { if (o.MaxAttempts > 3) { errors.Add($"{path}:MaxAttempts: too many"); } });
+        ExtensionScope.Route, "Extra", "Gateway:Extra", static (o, block, errors) => { if (o.MaxAttempts > 3) { errors.Add($"{block.Path}:MaxAttempts: too many"); } });
 
     private static readonly ExtensionBlock[] Blocks = [ConnectionPoolOptions.Block, RetryOptions.Block, SuppliedBlock, RouteBlock];
 
