@@ -53,12 +53,19 @@ internal sealed class DnsServerLookup(IReadOnlyList<IPEndPoint> servers, TimePro
     public static IPEndPoint ParseServer(string text)
     {
         var trimmed = text.Trim();
-        if (IPAddress.TryParse(trimmed, out var bare))
+        if (trimmed.StartsWith('['))
+        {
+            // IPAddress.TryParse would take "[fd00::10]:5300" too, and drop the port.
+            if (IPEndPoint.TryParse(trimmed, out var bracketed) && (bracketed.Port > 0 || trimmed.EndsWith(']')))
+            {
+                return bracketed.Port > 0 ? bracketed : new IPEndPoint(bracketed.Address, 53);
+            }
+        }
+        else if (IPAddress.TryParse(trimmed, out var bare))
         {
             return new IPEndPoint(bare, 53);
         }
-
-        if (IPEndPoint.TryParse(trimmed, out var endpoint) && endpoint.Port > 0)
+        else if (IPEndPoint.TryParse(trimmed, out var endpoint) && endpoint.Port > 0)
         {
             return endpoint;
         }
