@@ -243,11 +243,7 @@ internal sealed class DiscoveryManager(ClusterPools pools, TimeProvider time, IL
 
     // One client per kubeconfig: each holds an HttpClient and its connections to the API server.
     private IKubernetes KubernetesClient(string? kubeConfig) => _kubernetesClients.GetOrAdd(kubeConfig ?? string.Empty, path =>
-    {
-        var configuration = KubernetesEndpointWatcher.LoadConfiguration(path.Length == 0 ? null : path, out var origin);
-        Log.KubernetesCredentials(_logger, origin, configuration.Host);
-        return new Kubernetes(configuration);
-    });
+        KubernetesEndpointWatcher.CreateClient(path.Length == 0 ? null : path, _logger));
 
     /// <summary>The namespace of the gateway's own pod (its service account says), else <c>default</c>.</summary>
     private static string OwnNamespace()

@@ -78,13 +78,16 @@ public static class AffinityKit
     }
 
     /// <summary>Opens sessions (requests without a cookie) until <paramref name="count"/> are pinned to <paramref name="destination"/>.</summary>
-    public static async Task<List<string>> PinSessionsAsync(string destination, int count, params HttpClient[] clients)
+    public static Task<List<string>> PinSessionsAsync(string destination, int count, params HttpClient[] clients) =>
+        PinSessionsAsync(destination, count, CookieName, clients);
+
+    public static async Task<List<string>> PinSessionsAsync(string destination, int count, string cookieName, params HttpClient[] clients)
     {
         var cookies = new List<string>();
         for (var i = 0; cookies.Count < count; i++)
         {
             Assert.True(i < count * 20, $"only {cookies.Count} of {count} sessions landed on {destination} after {i} requests");
-            var response = await SendAsync(clients[i % clients.Length], null);
+            var response = await SendAsync(clients[i % clients.Length], null, cookieName: cookieName);
             Assert.Equal(HttpStatusCode.OK, response.Status);
             Assert.NotNull(response.SetCookieValue);
             if (response.Upstream == destination)

@@ -69,7 +69,7 @@ public sealed class KubernetesDiscoveryTests(ITestOutputHelper output) : IAsyncL
         await using var gateway = await GatewayProcess.StartAsync(Config(Kubernetes(), affinity: true).ToJson(), Env(_kubeConfig));
         await WaitForDestinationsAsync(gateway, ("orders-a", "ready"), ("orders-b", "ready"), ("orders-c", "ready"));
         using var client = gateway.CreateProxyClient();
-        var pinned = (await AffinityKit.PinSessionsAsync("orders-c", 1, client))[0];
+        var pinned = (await AffinityKit.PinSessionsAsync("orders-c", 1, AffinityCookie, client))[0];
         using var loadClient = gateway.CreateProxyClient();
         await using var load = new SteadyLoad(loadClient, "/load", rate: 150, workers: 6, limit: TimeSpan.FromSeconds(60));
 
