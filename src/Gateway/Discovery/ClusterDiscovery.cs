@@ -5,7 +5,7 @@ using Yarp.ReverseProxy.Model;
 
 namespace Gateway.Discovery;
 
-internal sealed class ClusterDiscovery(string clusterId, string settingsKey)
+internal sealed class ClusterDiscovery(string clusterId, string settingsKey, PublishedSet? previous = null)
 {
     private readonly Lock _gate = new();
 
@@ -19,7 +19,7 @@ internal sealed class ClusterDiscovery(string clusterId, string settingsKey)
     /// <summary>Why no provider runs (e.g. no Kubernetes credentials), or null.</summary>
     public string? StartError { get; set; }
 
-    public PublishedSet Current { get; private set; } = PublishedSet.Empty;
+    public PublishedSet Current { get; private set; } = previous ?? PublishedSet.Empty;
 
     /// <summary>
     /// Takes a new set; returns the endpoints that left YARP's rotation (id, address). An endpoint removed while

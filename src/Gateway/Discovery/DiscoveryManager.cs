@@ -71,7 +71,7 @@ internal sealed class DiscoveryManager(ClusterPools pools, TimeProvider time, IL
             if (!_clusters.TryGetValue(cluster.ClusterId, out running!) || running.SettingsKey != settingsKey)
             {
                 replaced = running;
-                running = Start(cluster.ClusterId, settingsKey, own, options.Defaults);
+                running = Start(cluster.ClusterId, settingsKey, own, options.Defaults, replaced?.Current);
                 _clusters[cluster.ClusterId] = running;
             }
         }
@@ -120,9 +120,13 @@ internal sealed class DiscoveryManager(ClusterPools pools, TimeProvider time, IL
 
     public void OnClusterRemoved(ClusterState cluster) => _yarpClusters.TryRemove(new KeyValuePair<string, ClusterState>(cluster.ClusterId, cluster));
 
-    private ClusterDiscovery Start(string clusterId, string settingsKey, DiscoveryOptions own, DiscoveryOptions defaults)
+    /// <summary>
+    /// Starts a provider for the cluster. A restarted one (its block changed on reload) serves the previous set until it
+    /// publishes its own, so a reload never leaves the cluster without destinations.
+    /// </summary>
+    private ClusterDiscovery Start(string clusterId, string settingsKey, DiscoveryOptions own, DiscoveryOptions defaults, PublishedSet? previous)
     {
-        var discovery = new ClusterDiscovery(clusterId, settingsKey);
+        var discovery = new ClusterDiscovery(clusterId, settingsKey, previous);
         try
         {
             var logger = loggers.CreateLogger("Gateway.Discovery." + (own.Kubernetes is not null ? nameof(KubernetesEndpointWatcher) : nameof(DnsEndpointResolver)));

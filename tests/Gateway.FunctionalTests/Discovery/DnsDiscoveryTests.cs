@@ -58,5 +58,31 @@ public sealed class DnsDiscoveryTests(ITestOutputHelper output)
         Assert.True(await MetricAsync(gateway, "gateway_discovery_updates_total", "result=\"applied\"") >= 3);
     }
 
+    [Fact]
+    public async Task AReloadThatChangesTheDiscoveryBlock_KeepsServingTheLastSet_WhileTheNewProviderCannotAnswer()
+    {
+        await using var pods = await Pods.StartAsync("pod-a", "pod-b");
+        await using var dns = await DnsmasqServer.StartAsync(new Dictionary<string, string[]> { [Name] = Addresses(pods, "pod-a", "pod-b") });
+        var config = Config(Dns(pods.Port));
+        await using var gateway = await GatewayProcess.StartAsync(config.ToJson(), Env(dnsServer: dns.Endpoint));
+        string Id(string pod) => $"{pods[pod].Address}:{pods.Port}";
+        await WaitForDestinationsAsync(gateway, (Id("pod-a"), "ready"), (Id("pod-b"), "ready"));
+        using var loadClient = gateway.CreateProxyClient();
+        await using var load = new SteadyLoad(loadClient, "/load", rate: 100, workers: 4, limit: TimeSpan.FromSeconds(60));
+
+        await dns.StopAsync();
+        await gateway.WriteConfigAsync(config.Set("ReverseProxy:Clusters:orders:Discovery:Dns:RefreshInterval", "00:00:02").ToJson());
+        await gateway.WaitForLogAsync("Configuration reloaded", Deadline);
+        await gateway.WaitForLogAsync("discovery stopped (its Discovery block changed)", Deadline);
+        var reloadedAt = load.Now;
+        await Wait.UntilAsync(() => load.Now > reloadedAt + 3, Deadline, "3 s of load after the reload");
+        await load.StopAsync();
+
+        await WaitForDestinationsAsync(gateway, (Id("pod-a"), "ready"), (Id("pod-b"), "ready"));
+        var failed = load.Samples.Where(s => s.Failed).ToList();
+        Assert.True(load.Samples.Count > 200, $"only {load.Samples.Count} requests under load");
+        Assert.True(failed.Count == 0, string.Join("\n", failed.Take(10).Select(f => $"{f.StartedAt:F3}s: {f.Status} {f.Error}")));
+    }
+
     private static string[] Addresses(Pods pods, params string[] names) => names.Select(n => pods[n].Address.ToString()).ToArray();
 }

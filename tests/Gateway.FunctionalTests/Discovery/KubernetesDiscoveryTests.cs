@@ -50,6 +50,17 @@ public sealed class KubernetesDiscoveryTests(ITestOutputHelper output) : IAsyncL
         Assert.Equal(["orders-a", "orders-b", "orders-c"], spread.Keys.Order());
         Assert.All(spread.Values, served => Assert.InRange(served, 60, 135)); // 20-45% of 300
 
+        using (var management = a.CreateManagementClient(Token))
+        using (var clusters = System.Text.Json.JsonDocument.Parse(await management.GetStringAsync("/admin/clusters")))
+        {
+            var orders = clusters.RootElement.GetProperty("clusters").EnumerateArray().Single(c => c.GetProperty("id").GetString() == Cluster);
+            Assert.All(orders.GetProperty("destinations").EnumerateArray(), d => Assert.Equal("kubernetes", d.GetProperty("source").GetString()));
+            var status = orders.GetProperty("discovery");
+            Assert.True(status.GetProperty("synced").GetBoolean());
+            Assert.Equal("shop/orders:http (cluster 'orders')", status.GetProperty("target").GetString());
+            Assert.Equal(3, status.GetProperty("endpoints").GetInt32());
+        }
+
         // The affinity cookie names the pod: it holds on either replica.
         var first = await AffinityKit.SendAsync(clientA, null, cookieName: AffinityCookie);
         Assert.NotNull(first.SetCookieValue);
@@ -76,6 +87,8 @@ public sealed class KubernetesDiscoveryTests(ITestOutputHelper output) : IAsyncL
         // Terminating but still serving: drained, not removed.
         _api.Upsert(pods.Slice(("orders-a", "ready"), ("orders-b", "ready"), ("orders-c", "terminating")));
         await WaitForDestinationsAsync(gateway, ("orders-a", "ready"), ("orders-b", "ready"), ("orders-c", "draining"));
+        Assert.Equal(1, await MetricAsync(gateway, "gateway_discovery_endpoints", "condition=\"draining\""));
+        Assert.Equal(1, await MetricAsync(gateway, "gateway_destination_draining", "destination=\"orders-c\""));
         var terminatingAt = pods["orders-c"].Requests.Count;
         for (var i = 0; i < 10; i++)
         {
@@ -111,6 +124,8 @@ public sealed class KubernetesDiscoveryTests(ITestOutputHelper output) : IAsyncL
         var failed = load.Samples.Where(s => s.Failed).ToList();
         output.WriteLine($"{load.Samples.Count} requests under load, {failed.Count} failed");
         Assert.True(sent > 100, $"only {sent} requests under load");
+        // Endpoint churn never rebuilds the cluster's pool: one invoker from start to end.
+        Assert.Equal(1, gateway.CountLog("new connection pool #"));
         Assert.True(failed.Count == 0, string.Join("\n", failed.Take(10).Select(f => $"{f.StartedAt:F3}s: {f.Status} {f.Error}")));
     }
 
