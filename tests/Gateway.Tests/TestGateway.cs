@@ -3,6 +3,7 @@ using Gateway.Configuration;
 using Gateway.TestSupport;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace Gateway.Tests;
 
@@ -39,6 +40,7 @@ internal sealed class TestGateway : IAsyncDisposable
         var builder = WebApplication.CreateBuilder(args);
         builder.AddGatewayConfiguration(args);
         builder.Services.AddGatewayFeatures(builder.Configuration);
+        builder.Logging.ClearProviders(); // rejected reloads and Redis outages are expected here; the console is the test runner's
         if (time is not null)
         {
             builder.Services.AddSingleton(time);
