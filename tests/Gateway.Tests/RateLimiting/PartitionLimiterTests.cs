@@ -34,6 +34,9 @@ public sealed class PartitionLimiterTests(ITestOutputHelper output)
         Assert.True(limiter.AttemptAcquire().IsAcquired);
         Assert.False(limiter.AttemptAcquire().IsAcquired);
         Assert.False((await limiter.AcquireAsync()).IsAcquired);
+
+        time.Advance(TimeSpan.FromMinutes(5));
+        Assert.Null(limiter.IdleDuration); // a window in progress: evicting the partition would forget its count
     }
 
     [Fact]
@@ -142,6 +145,20 @@ public sealed class PartitionLimiterTests(ITestOutputHelper output)
 
         Assert.True((await limiter.AcquireAsync()).IsAcquired);
         Assert.Equal(3, redis.ScriptCalls);
+    }
+
+    [Fact]
+    public async Task SharedFixedWindow_NeverTakesMoreThanMaxBatchInOneRoundTrip()
+    {
+        var time = new ManualTime();
+        await using var redis = new FakeRedis(time);
+        await using var gateway = await StartAsync(Policy(limit: 1_000_000), time, redis);
+        using var limiter = Limiter(gateway);
+        await limiter.AcquireAsync();
+        await limiter.AcquireAsync(); // 999,999 / 16 would be 62,499
+
+        Assert.Equal(1 + PartitionLimiter.MaxBatch, redis.Count(Key(redis)));
+        Assert.Equal(PartitionLimiter.MaxBatch - 1, TakeLocally(limiter));
     }
 
     [Fact]
