@@ -1,13 +1,13 @@
 namespace Gateway.Tests;
 
-/// <summary>A clock that moves only when a test advances it (timestamps in ticks).</summary>
+/// <summary>A clock that moves only when a test advances it (timestamps in ticks); safe to read while another thread advances it.</summary>
 internal sealed class ManualTime : TimeProvider
 {
     private long _ticks = 1_000_000;
 
     public override long TimestampFrequency => TimeSpan.TicksPerSecond;
 
-    public override long GetTimestamp() => _ticks;
+    public override long GetTimestamp() => Volatile.Read(ref _ticks);
 
-    public void Advance(TimeSpan by) => _ticks += by.Ticks;
+    public void Advance(TimeSpan by) => Interlocked.Add(ref _ticks, by.Ticks);
 }

@@ -12,7 +12,7 @@ internal static class ConfigurationExtensions
         ["Kestrel:Endpoints:Proxy:Url"] = "http://0.0.0.0:8080",
         ["Kestrel:Endpoints:Management:Url"] = "http://0.0.0.0:8081",
 
-        // A failing readiness check while draining is expected; the drain phases are logged by Gateway.Draining.
+        // A failing readiness check while draining is expected; the drain phases are logged by Gateway.Shutdown.
         ["Logging:LogLevel:Microsoft.Extensions.Diagnostics.HealthChecks.DefaultHealthCheckService"] = "Critical",
     };
 

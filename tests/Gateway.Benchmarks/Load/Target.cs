@@ -69,7 +69,7 @@ internal sealed class Target(string name, string description, Func<TargetContext
         new(name, description, async (ctx, t) =>
         {
             // The gateway runs as the image runs it: the Dockerfile's ENV first, then the target's own overrides.
-            var shipped = new Dictionary<string, string>(global::Gateway.FunctionalTests.Deploy.Dockerfile.Load().FinalEnvironment());
+            var shipped = new Dictionary<string, string>(global::Gateway.TestSupport.Dockerfile.Load().FinalEnvironment());
             foreach (var (k, v) in env)
             {
                 shipped[k] = v;

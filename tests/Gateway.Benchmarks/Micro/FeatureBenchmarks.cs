@@ -6,8 +6,8 @@ using System.Threading.RateLimiting;
 using BenchmarkDotNet.Attributes;
 using System.Diagnostics.CodeAnalysis;
 using Gateway.Affinity;
-using Gateway.Configuration;
-using Gateway.Draining;
+using Gateway.DestinationDraining;
+using Gateway.Foundation;
 using Gateway.Observability;
 using Gateway.RateLimiting;
 using Gateway.SharedState;
@@ -33,8 +33,8 @@ public class FeatureBenchmarks
     private ServiceProvider _services = null!;
     private MeterProvider _meterProvider = null!;
 
-    private DrainAwareSelection _selection = null!;
-    private DrainAwareSelection _selectionOneDraining = null!;
+    private RequestDelegate _selection = null!;
+    private RequestDelegate _selectionOneDraining = null!;
     private DefaultHttpContext _affinityContext = null!;
     private IReverseProxyFeature _affinityFeature = null!;
     private DestinationState[] _destinations = null!;
@@ -67,13 +67,15 @@ public class FeatureBenchmarks
         services.AddLogging();
         services.AddMetrics();
         services.AddSingleton(TimeProvider.System);
-        services.AddSingleton<DrainState>();
         services.AddSingleton<IProxyStateLookup, NoProxyState>();
         services.AddGatewayOptions<TelemetryOptions, TelemetryOptionsValidator>(TelemetryOptions.SectionPath);
         services.AddSingleton<ProxyMetrics>();
-        services.AddSingleton<GatewayGauges>();
+        services.AddSingleton<DestinationHealthMetrics>();
+        services.AddSingleton<ProxyMetricsStep>();
+        services.AddSingleton<UpstreamMetricsStep>();
         services.AddSingleton<DestinationDrain>();
         services.AddSingleton<AffinityMetrics>();
+        services.AddSingleton<AffinityOutcomeStep>();
         services.AddSingleton<DrainAwareSelection>();
         services.AddSharedState();
         services.AddRateLimiting();
@@ -88,11 +90,18 @@ public class FeatureBenchmarks
 
         // Drain-aware choice: a cluster with session affinity, four destinations, a request without an affinity cookie
         // (YARP's affinity step left the list of available destinations: outcome "new").
-        // Two selections over two drain registries: the service's (nothing draining) and one with d1 marked.
-        _selection = _services.GetRequiredService<DrainAwareSelection>();
+        // The two steps between YARP's affinity and load balancing (affinity outcome counting, then the drain-aware
+        // choice, as the figures before they were split measured them together), over two drain registries: the
+        // service's (nothing draining) and one with d1 marked.
+        var outcome = _services.GetRequiredService<AffinityOutcomeStep>();
+        var selection = _services.GetRequiredService<DrainAwareSelection>();
+        RequestDelegate selectThenNext = context => selection.InvokeAsync(context, Next);
+        _selection = context => outcome.InvokeAsync(context, selectThenNext);
         var oneDraining = new DestinationDrain(NullLogger<DestinationDrain>.Instance);
         oneDraining.Set(new DrainMark("bench", "d1"), draining: true, "bench");
-        _selectionOneDraining = new DrainAwareSelection(oneDraining, _services.GetRequiredService<AffinityMetrics>());
+        var selectionOneDraining = new DrainAwareSelection(oneDraining);
+        RequestDelegate selectOneDrainingThenNext = context => selectionOneDraining.InvokeAsync(context, Next);
+        _selectionOneDraining = context => outcome.InvokeAsync(context, selectOneDrainingThenNext);
         _destinations = [new("d0"), new("d1"), new("d2"), new("d3")];
         var cluster = new ClusterModel(
             new ClusterConfig { ClusterId = "bench", SessionAffinity = new SessionAffinityConfig { Enabled = true, AffinityKeyName = "k" } },
@@ -101,7 +110,7 @@ public class FeatureBenchmarks
         _affinityContext = new DefaultHttpContext();
         _affinityContext.Features.Set(_affinityFeature);
 
-        // Metrics: UseProxyMetrics + UseUpstreamMetrics exactly as MapGatewayProxy wires them, around a forwarder that
+        // Metrics: UseProxyMetrics + UseUpstreamMetrics exactly as GatewayPipeline wires them, around a forwarder that
         // completed synchronously with a 200 from d1.
         var proxy = new ProxyAppBuilder(new ApplicationBuilder(_services));
         proxy.UseProxyMetrics();
@@ -148,18 +157,18 @@ public class FeatureBenchmarks
         _services.Dispose();
     }
 
-    [Benchmark(Description = "DrainAwareSelection, affinity on, nothing draining")]
+    [Benchmark(Description = "AffinityOutcomeStep + DrainAwareSelection, affinity on, nothing draining")]
     public Task DrainAwareChoiceNothingDraining()
     {
         _affinityFeature.AvailableDestinations = _destinations;
-        return _selection.InvokeAsync(_affinityContext, Next);
+        return _selection(_affinityContext);
     }
 
-    [Benchmark(Description = "DrainAwareSelection, affinity on, 1 of 4 draining")]
+    [Benchmark(Description = "AffinityOutcomeStep + DrainAwareSelection, affinity on, 1 of 4 draining")]
     public Task DrainAwareChoiceOneDraining()
     {
         _affinityFeature.AvailableDestinations = _destinations;
-        return _selectionOneDraining.InvokeAsync(_affinityContext, Next);
+        return _selectionOneDraining(_affinityContext);
     }
 
     [Benchmark(Description = "UseProxyMetrics + UseUpstreamMetrics, OTel SDK, sync completion")]
@@ -194,7 +203,7 @@ public class FeatureBenchmarks
         public override ExportResult Export(in Batch<Metric> batch) => ExportResult.Success;
     }
 
-    /// <summary>GatewayGauges reads proxy state only at scrape time; nothing scrapes here.</summary>
+    /// <summary>DestinationHealthMetrics reads proxy state only at scrape time; nothing scrapes here.</summary>
     private sealed class NoProxyState : IProxyStateLookup
     {
         public IEnumerable<RouteModel> GetRoutes() => [];

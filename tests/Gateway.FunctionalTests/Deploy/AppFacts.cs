@@ -2,7 +2,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using System.Xml.Linq;
-using Gateway.FunctionalTests.Infrastructure;
+using Gateway.TestSupport;
 
 namespace Gateway.FunctionalTests.Deploy;
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using Gateway.FunctionalTests.Infrastructure;
+using Gateway.TestSupport;
 using k8s.Models;
 
 namespace Gateway.FunctionalTests.Deploy;

@@ -1,4 +1,4 @@
-using Gateway.FunctionalTests.Infrastructure;
+using Gateway.TestSupport;
 
 namespace Gateway.FunctionalTests.Deploy;
 

@@ -1,4 +1,5 @@
 using Gateway.FunctionalTests.Infrastructure;
+using Gateway.TestSupport;
 using k8s.Models;
 
 namespace Gateway.FunctionalTests.Deploy;

@@ -2,7 +2,7 @@
 // or misplaced field fails instead of being silently dropped as `kubectl apply` would do.
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using Gateway.FunctionalTests.Infrastructure;
+using Gateway.TestSupport;
 using k8s;
 using k8s.Models;
 

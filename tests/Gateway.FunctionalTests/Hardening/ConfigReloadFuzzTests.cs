@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json.Nodes;
 using Gateway.FunctionalTests.Infrastructure;
+using Gateway.TestSupport;
 
 namespace Gateway.FunctionalTests.Hardening;
 

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Gateway.TestSupport;
 
 namespace Gateway.FunctionalTests.Infrastructure;
 

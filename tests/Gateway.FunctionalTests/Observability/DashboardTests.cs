@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Gateway.FunctionalTests.Infrastructure;
+using Gateway.TestSupport;
 
 namespace Gateway.FunctionalTests.Observability;
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Gateway.FunctionalTests.Infrastructure;
+using Gateway.TestSupport;
 
 namespace Gateway.FunctionalTests.Observability;
 

@@ -1,12 +1,12 @@
 using System.Text.RegularExpressions;
 using Gateway.Configuration;
 using Gateway.Shutdown;
-using Gateway.FunctionalTests.Infrastructure;
 using Gateway.Hardening;
 using Gateway.Management;
 using Gateway.Observability;
 using Gateway.Pooling;
 using Gateway.SharedState;
+using Gateway.TestSupport;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Xunit.Abstractions;

@@ -2,11 +2,11 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
-namespace Gateway.FunctionalTests.Infrastructure;
+namespace Gateway.TestSupport;
 
 /// <summary>
 /// Seeded, reproducible mutations of a gateway config file: variant <c>i</c> of seed <c>s</c> is always the same text.
-/// Shared (linked) by the unit-level fuzz in Gateway.Tests and the hot-reload fuzz here.
+/// Shared by the unit-level fuzz in Gateway.Tests and the hot-reload fuzz in Gateway.FunctionalTests.
 /// </summary>
 public static class ConfigFuzzer
 {

@@ -1,4 +1,4 @@
-namespace Gateway.FunctionalTests.Infrastructure;
+namespace Gateway.TestSupport;
 
 public static class TestPaths
 {

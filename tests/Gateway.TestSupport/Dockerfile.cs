@@ -2,9 +2,8 @@
 // arrays, flags, and ENV key=value pairs. No engine runs here, so tests check the Dockerfile by reading it.
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using Gateway.FunctionalTests.Infrastructure;
 
-namespace Gateway.FunctionalTests.Deploy;
+namespace Gateway.TestSupport;
 
 public sealed record DockerInstruction(string Keyword, string Arguments, int Line, int Stage)
 {
@@ -71,7 +70,7 @@ public sealed partial class Dockerfile
             var match = Instruction().Match(logical);
             if (!match.Success)
             {
-                // Not an xunit assertion: the benchmark harness links this reader too (the image's ENV for its targets).
+                // Not an xunit assertion: the benchmark harness uses this reader too (the image's ENV for its targets).
                 throw new InvalidDataException($"Dockerfile line {start}: cannot read '{logical}'");
             }
 

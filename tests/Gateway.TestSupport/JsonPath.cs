@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 
-namespace Gateway.FunctionalTests.Infrastructure;
+namespace Gateway.TestSupport;
 
 /// <summary>Config key paths (a:b:c) on JSON documents; shared by the config builders and the config fuzzer.</summary>
 public static class JsonPath
