@@ -1,6 +1,6 @@
 using System.Text.Json;
 using Gateway.FunctionalTests.Infrastructure;
-using static Gateway.FunctionalTests.Infrastructure.EndpointSliceJson;
+using static Gateway.TestSupport.EndpointSliceJson;
 
 namespace Gateway.FunctionalTests.Discovery;
 

@@ -1,8 +1,8 @@
 using System.Net;
 using Gateway.Discovery;
-using Gateway.FunctionalTests.Infrastructure;
+using Gateway.TestSupport;
 
-namespace Gateway.FunctionalTests.Discovery;
+namespace Gateway.Tests.Discovery;
 
 /// <summary>
 /// <see cref="DnsEndpointResolver"/> (compiled into this project; see the csproj) asking a real dnsmasq on loopback with its own

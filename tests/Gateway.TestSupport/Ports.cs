@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace Gateway.FunctionalTests.Infrastructure;
+namespace Gateway.TestSupport;
 
 public static class Ports
 {

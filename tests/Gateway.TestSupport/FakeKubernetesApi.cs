@@ -11,7 +11,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
-namespace Gateway.FunctionalTests.Infrastructure;
+namespace Gateway.TestSupport;
 
 /// <summary>One request the fake API server got (for asserting what a client asked, and for debugging); listed from its start.</summary>
 public sealed class ApiRequest(string method, string path, string query, string accept, bool authorized)

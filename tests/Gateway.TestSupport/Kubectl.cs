@@ -3,7 +3,7 @@ using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 
-namespace Gateway.FunctionalTests.Infrastructure;
+namespace Gateway.TestSupport;
 
 /// <summary>
 /// Runs the real kubectl (tests/run.sh installs it when missing) against a kubeconfig, in a private HOME and discovery cache

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace Gateway.FunctionalTests.Infrastructure;
+namespace Gateway.TestSupport;
 
 /// <summary>Poll-with-deadline: the only way tests wait for something to become true.</summary>
 public static class Wait

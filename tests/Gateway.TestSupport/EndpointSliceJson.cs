@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 
-namespace Gateway.FunctionalTests.Infrastructure;
+namespace Gateway.TestSupport;
 
 /// <summary>
 /// Builds discovery.k8s.io/v1 EndpointSlice objects as raw JSON, in the shape the EndpointSlice controller writes them

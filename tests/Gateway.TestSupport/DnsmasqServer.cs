@@ -5,7 +5,7 @@ using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Text;
 
-namespace Gateway.FunctionalTests.Infrastructure;
+namespace Gateway.TestSupport;
 
 /// <summary>
 /// A real dnsmasq (Debian's dnsmasq-base; tests/run.sh installs it when missing) answering on 127.0.0.1:&lt;free port&gt; (UDP and TCP)

@@ -1,9 +1,9 @@
 using System.Collections.Concurrent;
 using Gateway.Discovery;
-using Gateway.FunctionalTests.Infrastructure;
+using Gateway.TestSupport;
 using Microsoft.Extensions.Logging;
 
-namespace Gateway.FunctionalTests.Discovery;
+namespace Gateway.Tests.Discovery;
 
 /// <summary>Collects what a discovery source publishes, to wait on and assert.</summary>
 internal sealed class UpdateRecorder

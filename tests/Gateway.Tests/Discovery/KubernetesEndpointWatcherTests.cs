@@ -1,9 +1,9 @@
 using Gateway.Discovery;
-using Gateway.FunctionalTests.Infrastructure;
+using Gateway.TestSupport;
 using k8s;
-using static Gateway.FunctionalTests.Infrastructure.EndpointSliceJson;
+using static Gateway.TestSupport.EndpointSliceJson;
 
-namespace Gateway.FunctionalTests.Discovery;
+namespace Gateway.Tests.Discovery;
 
 /// <summary>
 /// <see cref="KubernetesEndpointWatcher"/> with the official client against <see cref="FakeKubernetesApi"/> over TLS (the source is
