@@ -25,6 +25,8 @@ internal sealed class DiscoveryManager(ClusterPools pools, TimeProvider time, IL
     private readonly ConcurrentDictionary<string, ClusterDiscovery> _clusters = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentDictionary<string, ClusterState> _yarpClusters = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentDictionary<string, IKubernetes> _kubernetesClients = new(StringComparer.Ordinal);
+
+    // Never disposed: removal waits may still read its token after the host stopped (a CTS without a timer holds nothing).
     private readonly CancellationTokenSource _stopping = new();
 
     public event Action? Changed;
@@ -291,7 +293,5 @@ internal sealed class DiscoveryManager(ClusterPools pools, TimeProvider time, IL
         {
             client.Dispose();
         }
-
-        _stopping.Dispose();
     }
 }
