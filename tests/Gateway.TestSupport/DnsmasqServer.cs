@@ -40,6 +40,8 @@ public sealed class DnsmasqServer : IAsyncDisposable
 
     public int TtlSeconds { get; }
 
+    private bool _localDomain = true;
+
     public int? Pid => _process is { HasExited: false } p ? p.Id : null;
 
     public bool IsRunning => _process is { HasExited: false };
@@ -52,10 +54,14 @@ public sealed class DnsmasqServer : IAsyncDisposable
         new[] { "/usr/sbin/dnsmasq", "/usr/bin/dnsmasq", "/usr/local/sbin/dnsmasq" }.FirstOrDefault(File.Exists)
         ?? throw new InvalidOperationException("dnsmasq is not installed; run tests/run.sh, which installs it (apt-get install -y dnsmasq-base).");
 
-    /// <summary>Starts dnsmasq serving <paramref name="records"/> (name -> addresses, IPv4 or IPv6).</summary>
-    public static async Task<DnsmasqServer> StartAsync(IReadOnlyDictionary<string, string[]>? records = null, int ttlSeconds = 1)
+    /// <summary>
+    /// Starts dnsmasq serving <paramref name="records"/> (name -> addresses, IPv4 or IPv6). With <paramref name="localDomain"/>
+    /// false, cluster.local is not its own: a question it has no record for (an AAAA of a name with only A records) is
+    /// REFUSED instead of answered empty, as by a resolver with nowhere to forward to.
+    /// </summary>
+    public static async Task<DnsmasqServer> StartAsync(IReadOnlyDictionary<string, string[]>? records = null, int ttlSeconds = 1, bool localDomain = true)
     {
-        var server = new DnsmasqServer(Directory.CreateTempSubdirectory("gateway-dnsmasq-").FullName, ttlSeconds);
+        var server = new DnsmasqServer(Directory.CreateTempSubdirectory("gateway-dnsmasq-").FullName, ttlSeconds) { _localDomain = localDomain };
         foreach (var (name, addresses) in records ?? new Dictionary<string, string[]>())
         {
             server._records[name] = [.. addresses];
@@ -104,7 +110,7 @@ public sealed class DnsmasqServer : IAsyncDisposable
             "--bind-interfaces",
             $"--port={Port.ToString(System.Globalization.CultureInfo.InvariantCulture)}",
             $"--local-ttl={TtlSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture)}",
-            "--local=/cluster.local/",
+            _localDomain ? "--local=/cluster.local/" : "--domain-needed",
             $"--user={Environment.UserName}",
             $"--pid-file={Path.Combine(_directory, "dnsmasq.pid")}",
             "--log-facility=-",

@@ -73,15 +73,41 @@ internal sealed class DnsServerLookup(IReadOnlyList<IPEndPoint> servers, TimePro
         throw new FormatException($"'{text}' is not a DNS server address (expected ip or ip:port, e.g. 127.0.0.1:5353 or [fd00::10]:53)");
     }
 
+    /// <summary>
+    /// A and AAAA together. One family failing (a resolver that refuses AAAA for a name it holds only A records of, as
+    /// dnsmasq without a local domain does) is not a failed lookup when the other answered with addresses.
+    /// </summary>
     public async Task<DnsLookupResult> LookupAsync(string name, CancellationToken cancellationToken)
     {
-        var a = QueryAsync(name, DnsRecordType.A, cancellationToken);
-        var aaaa = QueryAsync(name, DnsRecordType.Aaaa, cancellationToken);
-        var responses = await Task.WhenAll(a, aaaa).ConfigureAwait(false);
+        var a = AnswerOrErrorAsync(name, DnsRecordType.A, cancellationToken);
+        var aaaa = AnswerOrErrorAsync(name, DnsRecordType.Aaaa, cancellationToken);
+        var answers = await Task.WhenAll(a, aaaa).ConfigureAwait(false);
+        var responses = answers.Where(x => x.Response is not null).Select(x => x.Response!).ToList();
         var records = responses.SelectMany(r => r.Addresses).ToList();
+        var failures = answers.Where(x => x.Error is not null).Select(x => x.Error!).ToList();
+        if (failures.Count == answers.Length || (records.Count == 0 && failures.Count > 0))
+        {
+            throw new DnsLookupException(string.Join("; ", failures.Select(f => f.Message)));
+        }
+
         TimeSpan? ttl = records.Count == 0 ? null : records.Min(r => r.Ttl);
-        var note = responses.All(r => r.Code == DnsResponseCode.NameError) ? "NXDOMAIN" : records.Count == 0 ? "no A/AAAA records" : null;
+        var note = responses.All(r => r.Code == DnsResponseCode.NameError) ? "NXDOMAIN"
+            : records.Count == 0 ? "no A/AAAA records"
+            : failures.Count > 0 ? "partial: " + string.Join("; ", failures.Select(f => f.Message))
+            : null;
         return new DnsLookupResult(records.Select(r => r.Address).Distinct().ToList(), ttl, note);
+    }
+
+    private async Task<(DnsResponse? Response, DnsLookupException? Error)> AnswerOrErrorAsync(string name, DnsRecordType type, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (await QueryAsync(name, type, cancellationToken).ConfigureAwait(false), null);
+        }
+        catch (DnsLookupException ex)
+        {
+            return (null, ex);
+        }
     }
 
     /// <summary>One question, asked of each server in turn until one gives a definitive answer (NOERROR or NXDOMAIN).</summary>

@@ -64,6 +64,21 @@ public sealed class DnsEndpointResolverTests(ITestOutputHelper output) : IAsyncL
     }
 
     [Fact]
+    public async Task AResolverThatRefusesAaaa_ForANameWithOnlyARecords_StillYieldsTheAddresses()
+    {
+        // Found trying the gateway against a plain dnsmasq: it answers A and REFUSES the AAAA question.
+        await using var dns = await DnsmasqServer.StartAsync(new Dictionary<string, string[]> { [Name] = ["127.0.0.2", "127.0.0.3"] }, localDomain: false);
+        var lookup = new DnsServerLookup([IPEndPoint.Parse(dns.Endpoint)], TimeProvider.System, TimeSpan.FromSeconds(2));
+        await Assert.ThrowsAsync<DnsLookupException>(() => lookup.QueryAsync(Name, DnsRecordType.Aaaa, CancellationToken.None));
+
+        var result = await lookup.LookupAsync(Name, CancellationToken.None);
+
+        Assert.Equal(["127.0.0.2", "127.0.0.3"], result.Addresses.Select(a => a.ToString()).Order());
+        Assert.StartsWith("partial: Aaaa", result.Note, StringComparison.Ordinal);
+        await Assert.ThrowsAsync<DnsLookupException>(() => lookup.LookupAsync("nothing.shop.svc.cluster.local", CancellationToken.None));
+    }
+
+    [Fact]
     public async Task AChange_IsSeenWithinTheTtl_EvenWithALongRefreshInterval()
     {
         await using var dns = await DnsmasqServer.StartAsync(new Dictionary<string, string[]> { [Name] = ["127.0.0.2", "127.0.0.3"] });
