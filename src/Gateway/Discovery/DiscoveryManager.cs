@@ -28,6 +28,7 @@ internal sealed class DiscoveryManager(ClusterPools pools, TimeProvider time, IL
 
     // Never disposed: removal waits may still read its token after the host stopped (a CTS without a timer holds nothing).
     private readonly CancellationTokenSource _stopping = new();
+    private int _disposed;
 
     public event Action? Changed;
 
@@ -281,6 +282,12 @@ internal sealed class DiscoveryManager(ClusterPools pools, TimeProvider time, IL
 
     public async ValueTask DisposeAsync()
     {
+        // Registered under several service types, so the container disposes it once per registration.
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         foreach (var discovery in _clusters.Values)
         {
             if (discovery.Provider is { } provider)

@@ -121,10 +121,18 @@ internal sealed class DnsEndpointResolver : IEndpointDiscovery
         }
     }
 
+    /// <summary>Stops the loop; safe to call more than once (a DI container disposes each registration of a shared instance).</summary>
     public async ValueTask DisposeAsync()
     {
         await StopAsync().ConfigureAwait(false);
-        _stopping?.Dispose();
+        CancellationTokenSource? stopping;
+        lock (_gate)
+        {
+            stopping = _stopping;
+            _stopping = null;
+        }
+
+        stopping?.Dispose();
     }
 
     /// <summary>One lookup, published if the set changed; returns how long to wait before the next one.</summary>

@@ -179,10 +179,18 @@ internal sealed class KubernetesEndpointWatcher : IEndpointDiscovery
         }
     }
 
+    /// <summary>Stops the loop; safe to call more than once (a DI container disposes each registration of a shared instance).</summary>
     public async ValueTask DisposeAsync()
     {
         await StopAsync().ConfigureAwait(false);
-        _stopping?.Dispose();
+        CancellationTokenSource? stopping;
+        lock (_gate)
+        {
+            stopping = _stopping;
+            _stopping = null;
+        }
+
+        stopping?.Dispose();
     }
 
     private async Task RunAsync(CancellationToken stopping)

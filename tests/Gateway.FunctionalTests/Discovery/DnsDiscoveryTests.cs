@@ -84,5 +84,30 @@ public sealed class DnsDiscoveryTests(ITestOutputHelper output)
         Assert.True(failed.Count == 0, string.Join("\n", failed.Take(10).Select(f => $"{f.StartedAt:F3}s: {f.Status} {f.Error}")));
     }
 
+    [Fact]
+    public async Task WithDiscoveryRunning_SigtermExitsZero_AndAPortInUseExitsThree_WithoutAStackTrace()
+    {
+        await using var pods = await Pods.StartAsync("pod-a");
+        await using var dns = await DnsmasqServer.StartAsync(new Dictionary<string, string[]> { [Name] = Addresses(pods, "pod-a") });
+        var config = Config(Dns(pods.Port)).Set("Gateway:Shutdown:ReadinessDelay", "00:00:00").Set("Gateway:Shutdown:DrainTimeout", "00:00:01");
+        await using var gateway = await GatewayProcess.StartAsync(config.ToJson(), Env(dnsServer: dns.Endpoint));
+        await WaitForDestinationsAsync(gateway, ($"{pods["pod-a"].Address}:{pods.Port}", "ready"));
+
+        gateway.Signal(GatewayProcess.SIGTERM);
+
+        Assert.Equal(0, await gateway.WaitForExitAsync(Deadline));
+        Assert.DoesNotContain("Unhandled exception", gateway.Output, StringComparison.Ordinal);
+
+        // The host is disposed after a failed start too: every provider stops once, cleanly.
+        using var taken = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        taken.Start();
+        var env = Env(dnsServer: dns.Endpoint);
+        env["Kestrel__Endpoints__Proxy__Url"] = $"http://127.0.0.1:{((IPEndPoint)taken.LocalEndpoint).Port}";
+        await using var blocked = await GatewayProcess.StartAsync(config.ToJson(), env, waitUntilReady: false);
+        Assert.Equal(3, await blocked.WaitForExitAsync(Deadline));
+        Assert.Contains("Gateway cannot listen", blocked.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Unhandled exception", blocked.Output, StringComparison.Ordinal);
+    }
+
     private static string[] Addresses(Pods pods, params string[] names) => names.Select(n => pods[n].Address.ToString()).ToArray();
 }
