@@ -24,7 +24,7 @@ internal sealed class DiscoveryManager(ClusterPools pools, TimeProvider time, IL
     private readonly Lock _gate = new();
     private readonly ConcurrentDictionary<string, ClusterDiscovery> _clusters = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentDictionary<string, ClusterState> _yarpClusters = new(StringComparer.OrdinalIgnoreCase);
-    private readonly ConcurrentDictionary<string, IKubernetes> _kubernetesClients = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (IKubernetes Client, string? Namespace)> _kubernetesClients = new(StringComparer.Ordinal);
 
     // Never disposed: removal waits may still read its token after the host stopped (a CTS without a timer holds nothing).
     private readonly CancellationTokenSource _stopping = new();
@@ -136,13 +136,14 @@ internal sealed class DiscoveryManager(ClusterPools pools, TimeProvider time, IL
             IEndpointDiscovery provider;
             if (own.Kubernetes is { } kubernetes)
             {
+                var (client, credentialsNamespace) = KubernetesClient(defaults.Kubernetes?.KubeConfig);
                 var target = new KubernetesDiscoveryTarget(
-                    kubernetes.Namespace ?? defaults.Kubernetes?.Namespace ?? OwnNamespace(),
+                    kubernetes.Namespace ?? defaults.Kubernetes?.Namespace ?? credentialsNamespace ?? "default",
                     kubernetes.Service!,
                     kubernetes.Port!,
                     (kubernetes.Scheme ?? defaults.Kubernetes?.Scheme ?? "http").ToLowerInvariant(),
                     clusterId);
-                provider = new KubernetesEndpointWatcher(target, KubernetesClient(defaults.Kubernetes?.KubeConfig), update => OnUpdate(discovery, update), time, logger);
+                provider = new KubernetesEndpointWatcher(target, client, update => OnUpdate(discovery, update), time, logger);
             }
             else
             {
@@ -249,22 +250,11 @@ internal sealed class DiscoveryManager(ClusterPools pools, TimeProvider time, IL
     }
 
     // One client per kubeconfig: each holds an HttpClient and its connections to the API server.
-    private IKubernetes KubernetesClient(string? kubeConfig) => _kubernetesClients.GetOrAdd(kubeConfig ?? string.Empty, path =>
-        KubernetesEndpointWatcher.CreateClient(path.Length == 0 ? null : path, _logger));
-
-    /// <summary>The namespace of the gateway's own pod (its service account says), else <c>default</c>.</summary>
-    private static string OwnNamespace()
+    private (IKubernetes Client, string? Namespace) KubernetesClient(string? kubeConfig) => _kubernetesClients.GetOrAdd(kubeConfig ?? string.Empty, path =>
     {
-        const string path = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
-        try
-        {
-            return File.Exists(path) ? File.ReadAllText(path).Trim() : "default";
-        }
-        catch (IOException)
-        {
-            return "default";
-        }
-    }
+        var client = KubernetesEndpointWatcher.CreateClient(path.Length == 0 ? null : path, _logger, out var @namespace);
+        return (client, @namespace);
+    });
 
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
@@ -296,7 +286,7 @@ internal sealed class DiscoveryManager(ClusterPools pools, TimeProvider time, IL
             }
         }
 
-        foreach (var client in _kubernetesClients.Values)
+        foreach (var (client, _) in _kubernetesClients.Values)
         {
             client.Dispose();
         }

@@ -28,13 +28,19 @@ internal sealed class DiscoveryOptions
 
 internal sealed class KubernetesDiscoveryOptions
 {
-    /// <summary>The Service's namespace. Unset: the gateway's own namespace (from its service account), else <c>default</c>.</summary>
+    /// <summary>
+    /// The Service's namespace. Unset: the namespace of the credentials (in a cluster the gateway's own, from its service
+    /// account; outside, the kubeconfig context's), else <c>default</c>.
+    /// </summary>
     public string? Namespace { get; init; }
 
     /// <summary>The Service name (EndpointSlices labelled <c>kubernetes.io/service-name</c> with it). Required.</summary>
     public string? Service { get; init; }
 
-    /// <summary>The Service port: its name (<c>http</c>) or number (<c>8080</c>). Required.</summary>
+    /// <summary>
+    /// The Service port's name (<c>http</c>), or a port number as EndpointSlices carry it: the pod's (target) port, not the
+    /// Service's own number. Required.
+    /// </summary>
     public string? Port { get; init; }
 
     /// <summary><c>http</c> (default) or <c>https</c>.</summary>
@@ -42,7 +48,7 @@ internal sealed class KubernetesDiscoveryOptions
 
     /// <summary>
     /// Only in <c>Gateway:Discovery</c>: a kubeconfig file for running outside a cluster. Unset: the in-cluster service
-    /// account, else the file(s) in <c>KUBECONFIG</c>, else <c>~/.kube/config</c>.
+    /// account, else the file(s) in <c>KUBECONFIG</c>; never <c>~/.kube/config</c> on its own.
     /// </summary>
     public string? KubeConfig { get; init; }
 }

@@ -113,7 +113,8 @@ internal sealed class KubernetesEndpointWatcher : IEndpointDiscovery
     /// <summary>
     /// Client configuration: the kubeconfig at <paramref name="kubeConfigPath"/> when one is configured
     /// (Gateway:Discovery:Kubernetes:KubeConfig), else the pod's service account when running in a cluster, else KUBECONFIG
-    /// (several files, ':'-separated, are merged), else ~/.kube/config.
+    /// (several files, ':'-separated, are merged). Never ~/.kube/config on its own: a gateway started on a laptop must
+    /// not quietly watch whatever cluster kubectl points at.
     /// </summary>
     public static KubernetesClientConfiguration LoadConfiguration(string? kubeConfigPath, out string origin)
     {
@@ -136,14 +137,19 @@ internal sealed class KubernetesEndpointWatcher : IEndpointDiscovery
             return KubernetesClientConfiguration.BuildDefaultConfig(); // reads KUBECONFIG first, merging several files
         }
 
-        origin = "kubeconfig " + KubernetesClientConfiguration.KubeConfigDefaultLocation;
-        return KubernetesClientConfiguration.BuildConfigFromConfigFile();
+        throw new InvalidOperationException(
+            "not running in a Kubernetes cluster and no kubeconfig given (set Gateway:Discovery:Kubernetes:KubeConfig or KUBECONFIG)");
     }
 
     /// <summary>A client per <see cref="LoadConfiguration"/>; one client can serve every watcher of the process.</summary>
-    public static IKubernetes CreateClient(string? kubeConfigPath, ILogger logger, TimeSpan? requestTimeout = null)
+    public static IKubernetes CreateClient(string? kubeConfigPath, ILogger logger, TimeSpan? requestTimeout = null) =>
+        CreateClient(kubeConfigPath, logger, out _, requestTimeout);
+
+    /// <summary>As above, with the namespace the credentials name (the kubeconfig context's, or the pod's own).</summary>
+    public static IKubernetes CreateClient(string? kubeConfigPath, ILogger logger, out string? @namespace, TimeSpan? requestTimeout = null)
     {
         var configuration = LoadConfiguration(kubeConfigPath, out var origin);
+        @namespace = configuration.Namespace;
         configuration.HttpClientTimeout = requestTimeout ?? TimeSpan.FromSeconds(30);
         Log.KubernetesCredentials(logger, origin, configuration.Host);
         return new Kubernetes(configuration);

@@ -211,6 +211,22 @@ public sealed class KubernetesDiscoveryTests(ITestOutputHelper output) : IAsyncL
     }
 
     [Fact]
+    public async Task WithoutCredentials_TheClusterSaysWhy_ReadinessIsNotHeld_AndItsRouteAnswersNoHealthyUpstream()
+    {
+        var env = Env();
+        env["KUBECONFIG"] = string.Empty; // not this machine's: no kubeconfig at all, and not in a cluster
+
+        await using var gateway = await GatewayProcess.StartAsync(Config(Kubernetes()).ToJson(), env); // waits for /healthz/ready
+
+        await gateway.WaitForLogAsync("Cluster 'orders': discovery cannot start: not running in a Kubernetes cluster and no kubeconfig given", Deadline);
+        using var client = gateway.CreateProxyClient();
+        using var response = await client.GetAsync("/");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Equal("""{"error":"no_healthy_upstream"}""", await response.Content.ReadAsStringAsync());
+        Assert.Equal(1, await MetricAsync(gateway, "gateway_discovery_errors_total", $"cluster=\"{Cluster}\""));
+    }
+
+    [Fact]
     public async Task AnUnknownDiscoveryProvider_IsRejectedAtStart_WithItsKeyPath()
     {
         var config = Config(new System.Text.Json.Nodes.JsonObject { ["Consul"] = new System.Text.Json.Nodes.JsonObject { ["Service"] = "orders" } });
