@@ -44,9 +44,7 @@ internal sealed class DnsEndpointResolver : IEndpointDiscovery
     private readonly ILogger _logger;
     private readonly DnsResolverOptions _options;
     private readonly DiscoveryState _state;
-    private readonly Lock _gate = new();
-    private CancellationTokenSource? _stopping;
-    private Task? _loop;
+    private readonly BackgroundLoop _loop;
     private long _lookups;
 
     public DnsEndpointResolver(
@@ -75,6 +73,7 @@ internal sealed class DnsEndpointResolver : IEndpointDiscovery
         _logger = logger;
         _options = options ?? new DnsResolverOptions();
         _state = new DiscoveryState(Source, Target, time);
+        _loop = new BackgroundLoop(RunAsync);
     }
 
     public string Source => DiscoveredEndpoint.DnsSource;
@@ -91,49 +90,11 @@ internal sealed class DnsEndpointResolver : IEndpointDiscovery
     /// <summary>The DNS servers asked directly, or empty for the system resolver.</summary>
     public IReadOnlyList<IPEndPoint> Servers => _lookup is DnsServerLookup direct ? direct.Servers : [];
 
-    public void Start()
-    {
-        lock (_gate)
-        {
-            if (_loop is not null)
-            {
-                return;
-            }
+    public void Start() => _loop.Start();
 
-            _stopping = new CancellationTokenSource();
-            var token = _stopping.Token;
-            _loop = Task.Run(() => RunAsync(token), CancellationToken.None);
-        }
-    }
+    public Task StopAsync() => _loop.StopAsync();
 
-    public async Task StopAsync()
-    {
-        Task? loop;
-        lock (_gate)
-        {
-            loop = _loop;
-            _stopping?.Cancel();
-        }
-
-        if (loop is not null)
-        {
-            await loop.ConfigureAwait(false);
-        }
-    }
-
-    /// <summary>Stops the loop; safe to call more than once (a DI container disposes each registration of a shared instance).</summary>
-    public async ValueTask DisposeAsync()
-    {
-        await StopAsync().ConfigureAwait(false);
-        CancellationTokenSource? stopping;
-        lock (_gate)
-        {
-            stopping = _stopping;
-            _stopping = null;
-        }
-
-        stopping?.Dispose();
-    }
+    public ValueTask DisposeAsync() => _loop.DisposeAsync();
 
     /// <summary>One lookup, published if the set changed; returns how long to wait before the next one.</summary>
     public async Task<TimeSpan> RefreshAsync(CancellationToken cancellationToken)

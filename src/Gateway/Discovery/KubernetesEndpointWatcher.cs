@@ -61,8 +61,7 @@ internal sealed class KubernetesEndpointWatcher : IEndpointDiscovery
     private readonly DiscoveryState _state;
     private readonly Dictionary<string, V1EndpointSlice> _slices = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
-    private CancellationTokenSource? _stopping;
-    private Task? _loop;
+    private readonly BackgroundLoop _loop;
     private string? _resourceVersion;
     private long _listedAt;
     private string? _lastRejection;
@@ -89,6 +88,7 @@ internal sealed class KubernetesEndpointWatcher : IEndpointDiscovery
         _logger = logger;
         _options = options ?? new KubernetesWatcherOptions();
         _state = new DiscoveryState(Source, Target, time);
+        _loop = new BackgroundLoop(RunAsync);
     }
 
     public string Source => DiscoveredEndpoint.KubernetesSource;
@@ -155,49 +155,11 @@ internal sealed class KubernetesEndpointWatcher : IEndpointDiscovery
         return new Kubernetes(configuration);
     }
 
-    public void Start()
-    {
-        lock (_gate)
-        {
-            if (_loop is not null)
-            {
-                return;
-            }
+    public void Start() => _loop.Start();
 
-            _stopping = new CancellationTokenSource();
-            var token = _stopping.Token;
-            _loop = Task.Run(() => RunAsync(token), CancellationToken.None);
-        }
-    }
+    public Task StopAsync() => _loop.StopAsync();
 
-    public async Task StopAsync()
-    {
-        Task? loop;
-        lock (_gate)
-        {
-            loop = _loop;
-            _stopping?.Cancel();
-        }
-
-        if (loop is not null)
-        {
-            await loop.ConfigureAwait(false);
-        }
-    }
-
-    /// <summary>Stops the loop; safe to call more than once (a DI container disposes each registration of a shared instance).</summary>
-    public async ValueTask DisposeAsync()
-    {
-        await StopAsync().ConfigureAwait(false);
-        CancellationTokenSource? stopping;
-        lock (_gate)
-        {
-            stopping = _stopping;
-            _stopping = null;
-        }
-
-        stopping?.Dispose();
-    }
+    public ValueTask DisposeAsync() => _loop.DisposeAsync();
 
     private async Task RunAsync(CancellationToken stopping)
     {
