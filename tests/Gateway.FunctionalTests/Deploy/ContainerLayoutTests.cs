@@ -54,10 +54,15 @@ public sealed class ContainerLayoutTests
             };
             // The image holds the publish output in WORKDIR; here the build output stands in for it.
             info.ArgumentList.Add(Path.Combine(Path.GetDirectoryName(TestPaths.GatewayDll)!, entrypoint[1]));
-            foreach (var name in new[] { "GATEWAY_CONFIG", "ASPNETCORE_ENVIRONMENT", "DOTNET_ENVIRONMENT", "ASPNETCORE_URLS" })
+            // No API server here: the shipped config's Kubernetes-discovered cluster (`example`) must find no credentials
+            // (not the test machine's kubeconfig, nor a service account if the tests run in a pod), so its discovery cannot
+            // start, which must not hold readiness.
+            foreach (var name in new[] { "GATEWAY_CONFIG", "ASPNETCORE_ENVIRONMENT", "DOTNET_ENVIRONMENT", "ASPNETCORE_URLS", "KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT" })
             {
                 info.Environment.Remove(name);
             }
+
+            info.Environment["KUBECONFIG"] = Path.Combine(root, "no-kubeconfig");
 
             foreach (var (key, value) in dockerfile.FinalEnvironment())
             {

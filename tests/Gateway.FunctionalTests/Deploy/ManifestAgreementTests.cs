@@ -118,7 +118,8 @@ public sealed class ManifestAgreementTests
             var pod = deployment.Spec.Template.Spec;
             Assert.True(pod.SecurityContext.RunAsNonRoot, $"{deployment.Metadata.Name}: runAsNonRoot");
             Assert.True(pod.SecurityContext.RunAsUser > 0, $"{deployment.Metadata.Name}: runAsUser");
-            Assert.False(pod.AutomountServiceAccountToken ?? true, $"{deployment.Metadata.Name}: automountServiceAccountToken");
+            // Only the gateway talks to the API server (Kubernetes discovery, as its own ServiceAccount; DiscoveryManifestTests).
+            Assert.True((pod.AutomountServiceAccountToken ?? true) == (deployment.Metadata.Name == "gateway"), $"{deployment.Metadata.Name}: automountServiceAccountToken");
             foreach (var c in pod.Containers)
             {
                 var id = $"{deployment.Metadata.Name}/{c.Name}";
@@ -156,7 +157,7 @@ public sealed class ManifestAgreementTests
         Assert.NotEqual(true, redis.ValueFrom.SecretKeyRef.Optional);
         Assert.Null(env.Single(e => e.Name == "Gateway__Admin__Token").Value);
         Assert.DoesNotContain(env, e => e.Name is "Gateway__Demo__Enabled" or "ASPNETCORE_ENVIRONMENT" or "DOTNET_ENVIRONMENT");
-        Assert.DoesNotContain(objects.OfKind<V1Deployment>(), d => d.Metadata.Name != "gateway"); // no in-cluster Redis
+        Assert.DoesNotContain(objects.OfKind<V1Deployment>(), d => d.Metadata.Name != "gateway"); // no in-cluster Redis, no example upstream
     }
 
     [Fact]
