@@ -1,4 +1,6 @@
 using System.Globalization;
+using Gateway.FunctionalTests.Discovery;
+using Gateway.FunctionalTests.Infrastructure;
 using k8s.Models;
 using Microsoft.Extensions.Configuration;
 using YamlDotNet.RepresentationModel;
@@ -8,7 +10,9 @@ namespace Gateway.FunctionalTests.Deploy;
 /// <summary>
 /// Kubernetes discovery in the manifests: the gateway's pods run as their own ServiceAccount with a token, a Role grants
 /// it exactly get/list/watch on EndpointSlices, a RoleBinding binds the two, and every cluster of the shipped config that
-/// discovers a Service names one the manifests define, by a port that Service has, in a namespace the gateway may watch.
+/// discovers a Service names one the manifests define, by a port that Service has, in a namespace the gateway may watch;
+/// and the dev ConfigMap, run by the real gateway against a fake API server holding the example Service's slice, serves
+/// the example route from its pods.
 /// </summary>
 public sealed class DiscoveryManifestTests
 {
@@ -142,6 +146,57 @@ public sealed class DiscoveryManifestTests
         var service = dev.Single<V1Service>("example");
         Assert.Equal("None", service.Spec.ClusterIP); // headless: the gateway balances over the pods, kube-proxy does not
         Assert.True(dev.Single<V1Deployment>("example").Spec.Replicas > 1, "more than one pod, so the spread over pods shows");
+    }
+
+    [Fact]
+    public async Task DevConfigMap_AndTheExampleService_AsTheEndpointSliceControllerPublishesIt_ServeTheExampleRoute_FromEveryPod()
+    {
+        var objects = Manifests.LoadOverlay("dev");
+        var service = objects.Single<V1Service>("example");
+        var port = Assert.Single(service.Spec.Ports);
+        var pod = objects.Single<V1Deployment>("example").Spec.Template.Spec.Containers.Single();
+        var volume = objects.Gateway.Spec.Template.Spec.Volumes.Single(v => v.ConfigMap is not null);
+        var configJson = objects.Single<V1ConfigMap>(volume.ConfigMap.Name).Data["gateway.json"];
+
+        // "Pods" on loopback addresses of their own, all on one free port: the slice carries that port under the Service
+        // port's name, as the EndpointSlice controller writes it (the number being the pods' port, the resolved targetPort).
+        await using var pods = await Pods.StartAsync("example-a", "example-b");
+        Assert.NotNull(ObjectChecks.ContainerPort(port.TargetPort, pod));
+        var directory = Directory.CreateTempSubdirectory("gateway-example-discovery-").FullName;
+        await using var api = await FakeKubernetesApi.StartAsync();
+        try
+        {
+            api.Upsert(EndpointSliceJson.Slice(
+                "example-x7k2p",
+                service.Metadata.Name,
+                pods.All.Select(p => EndpointSliceJson.Ready(p.Value.Address.ToString(), p.Key)),
+                [(port.Name, pods.Port)],
+                ns: objects.Namespace));
+
+            // In the pod the namespace comes from its service account; here the defaults section stands in for it.
+            await using var gateway = await GatewayProcess.StartAsync(configJson, new Dictionary<string, string>
+            {
+                ["Gateway__Discovery__Kubernetes__KubeConfig"] = api.WriteKubeConfig(directory),
+                ["Gateway__Discovery__Kubernetes__Namespace"] = objects.Namespace,
+            });
+            using var client = gateway.CreateProxyClient();
+            var served = new HashSet<string>(StringComparer.Ordinal);
+            await Wait.UntilAsync(async () =>
+            {
+                using var response = await client.GetAsync("/example/hello");
+                if (response.IsSuccessStatusCode)
+                {
+                    served.Add(response.Headers.GetValues("X-Upstream").Single());
+                }
+
+                return served.Count == 2;
+            }, TimeSpan.FromSeconds(30), "/example/ to be served by both pods", pollMs: 50);
+            Assert.Equal(["example-a", "example-b"], served.Order(StringComparer.Ordinal));
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
     }
 
     /// <summary>The gateway.json the overlay's ConfigMap carries, read as the app reads it (keys case-insensitive).</summary>
