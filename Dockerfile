@@ -17,7 +17,8 @@ FROM mcr.microsoft.com/dotnet/aspnet:10.0-noble-chiseled AS runtime
 WORKDIR /app
 # Owned by root and read-only to the app user; the root filesystem can be mounted read-only.
 COPY --from=build /app/publish ./
-# Default config so `docker run` works on its own; in Kubernetes the ConfigMap is mounted over /app/config.
+# Default config so `docker run` works on its own (the shipped config/gateway.json: nothing discovered from Kubernetes);
+# in Kubernetes the ConfigMap (its gateway.json is config/kubernetes.json) is mounted over /app/config.
 COPY config/gateway.json config/gateway.json
 # Container settings (docs/deploy.md "Image" says why):
 # - GC: the project's runtimeconfig (Workstation, non-concurrent GC, TieredPGO) is kept on purpose. The benchmark

@@ -9,8 +9,9 @@ namespace Gateway.FunctionalTests.Deploy;
 
 /// <summary>
 /// Kubernetes discovery in the manifests: the gateway's pods run as their own ServiceAccount with a token, a Role grants
-/// it exactly get/list/watch on EndpointSlices, a RoleBinding binds the two, and every cluster of the shipped config that
-/// discovers a Service names one the manifests define, by a port that Service has, in a namespace the gateway may watch;
+/// it exactly get/list/watch on EndpointSlices, a RoleBinding binds the two, and every cluster of the deployed config
+/// (the ConfigMap's gateway.json, from config/kubernetes.json) that discovers a Service names one the manifests define, by a
+/// port that Service has, in a namespace the gateway may watch;
 /// and the dev ConfigMap, run by the real gateway against a fake API server holding the example Service's slice, serves
 /// the example route from its pods.
 /// </summary>
@@ -81,15 +82,15 @@ public sealed class DiscoveryManifestTests
 
     [Theory]
     [MemberData(nameof(Overlays))]
-    public void EveryKubernetesDiscoveredCluster_InTheShippedConfig_NamesAServiceOfTheManifests_ThatTheGatewayMayWatch(string overlay)
+    public void EveryKubernetesDiscoveredCluster_InTheDeployedConfig_NamesAServiceOfTheManifests_ThatTheGatewayMayWatch(string overlay)
     {
         var objects = Manifests.LoadOverlay(overlay);
-        var config = ShippedConfig(objects);
+        var config = DeployedConfig(objects);
         var deleted = DeletedByOverlay(overlay);
         var clusters = config.GetSection("ReverseProxy:Clusters").GetChildren()
             .Where(c => c.GetSection("Discovery:Kubernetes").Exists())
             .ToList();
-        Assert.NotEmpty(clusters); // the base ships an example (cluster "example")
+        Assert.NotEmpty(clusters); // the base deploys an example (cluster "example" of config/kubernetes.json)
 
         var problems = new List<string>();
         foreach (var cluster in clusters)
@@ -199,8 +200,11 @@ public sealed class DiscoveryManifestTests
         }
     }
 
-    /// <summary>The gateway.json the overlay's ConfigMap carries, read as the app reads it (keys case-insensitive).</summary>
-    private static IConfiguration ShippedConfig(RenderedObjects objects)
+    /// <summary>
+    /// The gateway.json the overlay's ConfigMap carries (config/kubernetes.json), read as the app reads it (keys
+    /// case-insensitive).
+    /// </summary>
+    private static IConfiguration DeployedConfig(RenderedObjects objects)
     {
         var volume = objects.Gateway.Spec.Template.Spec.Volumes.Single(v => v.ConfigMap is not null);
         var json = objects.Single<V1ConfigMap>(volume.ConfigMap.Name).Data["gateway.json"];
