@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# Gateway image: `docker build -t gateway .` from the repo root (README "Deploy").
+# Gateway image: `docker build -t gateway .` from the repo root (docs/deploy.md "Image").
 # Build with the SDK, run on the chiseled ASP.NET image: no shell, no package manager, non-root by default.
 
 # The build stage runs on the builder's own platform: the output is framework-dependent IL, so one publish
@@ -17,11 +17,13 @@ FROM mcr.microsoft.com/dotnet/aspnet:10.0-noble-chiseled AS runtime
 WORKDIR /app
 # Owned by root and read-only to the app user; the root filesystem can be mounted read-only.
 COPY --from=build /app/publish ./
-# Default config so `docker run` works on its own; in Kubernetes the ConfigMap is mounted over /app/config.
+# Default config so `docker run` works on its own (the shipped config/gateway.json: nothing discovered from Kubernetes);
+# in Kubernetes the ConfigMap (its gateway.json is config/kubernetes.json) is mounted over /app/config.
 COPY config/gateway.json config/gateway.json
-# Container settings (README "Deploy" says why):
+# Container settings (docs/deploy.md "Image" says why):
 # - GC: the project's runtimeconfig (Workstation, non-concurrent GC, TieredPGO) is kept on purpose. The benchmark
-#   (README "Benchmarks") measured Server GC and background GC losing throughput and memory in a 1-CPU pod.
+#   (docs/benchmarks.md "Runtime settings") measured Server GC and background GC losing throughput and memory in a
+#   1-CPU pod.
 #   The GC heap limit stays at the runtime's default, 75% of the container's memory limit.
 # - ASPNETCORE_HTTP_PORTS cleared: the base image's 8080 default would be overridden (with a warning) by the
 #   gateway's two named Kestrel endpoints, proxy 8080 and management 8081 (Kestrel__Endpoints__*__Url).

@@ -14,7 +14,14 @@ public static class TestPaths
     /// <summary>The gateway as built by this same build (the functional test project orders the build).</summary>
     public static string GatewayDll => Path.Combine(RepoRoot, "src", "Gateway", "bin", BuildConfiguration, "net10.0", "Gateway.dll");
 
+    /// <summary>The shipped default config: what `dotnet run`, the image and `docker run` use.</summary>
     public static string ShippedConfig => Path.Combine(RepoRoot, "config", "gateway.json");
+
+    /// <summary>
+    /// What the kustomize base deploys (the ConfigMap's gateway.json, config/kustomization.yaml): the shipped config plus
+    /// the `example` route and cluster, discovered from Kubernetes.
+    /// </summary>
+    public static string DeployedConfig => Path.Combine(RepoRoot, "config", "kubernetes.json");
 
     private static string FindRepoRoot()
     {

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Gateway.FunctionalTests.Infrastructure;
 using Gateway.TestSupport;
 using k8s.Models;
@@ -38,6 +39,10 @@ public sealed class ContainerLayoutTests
 
             var workdir = Path.Combine(root, dockerfile.Final("WORKDIR").Last().Arguments.TrimStart('/'));
             Directory.CreateDirectory(workdir);
+            var mounted = JsonNode.Parse(File.ReadAllText(Path.Combine(workdir, "config", "gateway.json")))!;
+            Assert.True((mounted["ReverseProxy"]?["Clusters"] as JsonObject ?? new JsonObject()).Any(c => c.Value?["Discovery"]?["Kubernetes"] is not null),
+                "the pod's config/gateway.json (the ConfigMap, from config/kubernetes.json) has no Kubernetes-discovered cluster: " +
+                "this test no longer shows that one without an API server leaves the pod ready");
 
             // Container ports map to free loopback ports, through the same Kestrel endpoint names the app binds.
             var local = new Dictionary<int, int>
@@ -55,10 +60,16 @@ public sealed class ContainerLayoutTests
             };
             // The image holds the publish output in WORKDIR; here the build output stands in for it.
             info.ArgumentList.Add(Path.Combine(Path.GetDirectoryName(TestPaths.GatewayDll)!, entrypoint[1]));
-            foreach (var name in new[] { "GATEWAY_CONFIG", "ASPNETCORE_ENVIRONMENT", "DOTNET_ENVIRONMENT", "ASPNETCORE_URLS" })
+            // No API server here: the deployed config's Kubernetes-discovered cluster (`example` of config/kubernetes.json,
+            // which the ConfigMap mounts over the image's default config/gateway.json) must find no credentials (not the
+            // test machine's kubeconfig, nor a service account if the tests run in a pod), so its discovery cannot start,
+            // which must not hold readiness.
+            foreach (var name in new[] { "GATEWAY_CONFIG", "ASPNETCORE_ENVIRONMENT", "DOTNET_ENVIRONMENT", "ASPNETCORE_URLS", "KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT" })
             {
                 info.Environment.Remove(name);
             }
+
+            info.Environment["KUBECONFIG"] = Path.Combine(root, "no-kubeconfig");
 
             foreach (var (key, value) in dockerfile.FinalEnvironment())
             {

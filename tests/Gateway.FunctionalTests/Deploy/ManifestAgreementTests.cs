@@ -1,3 +1,5 @@
+using System.Text;
+using System.Text.Json.Nodes;
 using Gateway.FunctionalTests.Infrastructure;
 using Gateway.TestSupport;
 using k8s.Models;
@@ -25,7 +27,7 @@ public sealed class ManifestAgreementTests
 
     [Theory]
     [MemberData(nameof(Overlays))]
-    public void ConfigMap_HoldsTheShippedGatewayJson_MountedWhereTheAppReadsIt(string overlay)
+    public void ConfigMap_HoldsTheDeployedConfig_AsGatewayJson_MountedWhereTheAppReadsIt(string overlay)
     {
         var objects = Manifests.LoadOverlay(overlay);
         var mount = objects.GatewayContainer.VolumeMounts.Single(m => m.MountPath.EndsWith("/config", StringComparison.Ordinal));
@@ -37,9 +39,49 @@ public sealed class ManifestAgreementTests
         Assert.Equal(workdir.TrimEnd('/') + "/config", mount.MountPath);
         Assert.Null(mount.SubPath); // a subPath mount never sees ConfigMap updates, so hot reload would not work
         Assert.Equal(["gateway.json"], configMap.Data.Keys);
-        Assert.Equal(File.ReadAllText(TestPaths.ShippedConfig), configMap.Data["gateway.json"]);
+        // The pod reads gateway.json; kustomize fills it from config/kubernetes.json (`gateway.json=kubernetes.json`).
+        Assert.True(
+            Encoding.UTF8.GetBytes(configMap.Data["gateway.json"]).AsSpan().SequenceEqual(File.ReadAllBytes(TestPaths.DeployedConfig)),
+            $"{overlay}: the ConfigMap's gateway.json is not config/kubernetes.json byte for byte; config/kustomization.yaml must " +
+            "generate it with `files: - gateway.json=kubernetes.json`, and an overlay must not replace it (edit config/kubernetes.json instead)");
         Assert.DoesNotContain(objects.GatewayContainer.Env ?? [], e => e.Name == "GATEWAY_CONFIG");
         Assert.DoesNotContain(objects.GatewayContainer.Args ?? [], a => a.StartsWith("--config", StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// config/kubernetes.json (what the kustomize base deploys) is config/gateway.json (the shipped default: `dotnet run`,
+    /// the image) plus exactly the `example` route and cluster, so the two cannot drift apart: any other change belongs
+    /// in both files. The shipped default has no Kubernetes-discovered cluster: outside a cluster it could never start.
+    /// </summary>
+    [Fact]
+    public void DeployedConfig_IsTheShippedConfig_PlusExactlyTheExampleRouteAndCluster()
+    {
+        var shipped = JsonNode.Parse(File.ReadAllText(TestPaths.ShippedConfig))!.AsObject();
+        var deployed = JsonNode.Parse(File.ReadAllText(TestPaths.DeployedConfig))!.AsObject();
+
+        var discovered = (shipped["ReverseProxy"]?["Clusters"] as JsonObject ?? new JsonObject())
+            .Where(c => c.Value?["Discovery"]?["Kubernetes"] is not null)
+            .Select(c => c.Key)
+            .ToList();
+        Assert.True(discovered.Count == 0,
+            $"config/gateway.json (the shipped default, used by `dotnet run` and `docker run`) has Kubernetes-discovered cluster(s) " +
+            $"{string.Join(", ", discovered)}: they cannot start outside a cluster; put them in config/kubernetes.json (what the kustomize base deploys)");
+
+        Assert.True(deployed["ReverseProxy"]?["Routes"]?["example"] is JsonObject, "config/kubernetes.json has no ReverseProxy:Routes:example: add the example route there");
+        Assert.True(deployed["ReverseProxy"]?["Clusters"]?["example"]?["Discovery"]?["Kubernetes"] is JsonObject,
+            "config/kubernetes.json has no ReverseProxy:Clusters:example with Discovery:Kubernetes: add the example cluster there");
+        Assert.True(deployed["ReverseProxy"]!["Routes"]!["example"]!["ClusterId"]?.GetValue<string>() == "example",
+            "config/kubernetes.json: ReverseProxy:Routes:example must have ClusterId \"example\"");
+
+        var withoutExample = deployed.DeepClone().AsObject();
+        withoutExample["ReverseProxy"]!["Routes"]!.AsObject().Remove("example");
+        withoutExample["ReverseProxy"]!["Clusters"]!.AsObject().Remove("example");
+        var differences = new List<string>();
+        Differences(shipped, withoutExample, "", differences);
+        Assert.True(JsonNode.DeepEquals(shipped, withoutExample),
+            "config/kubernetes.json must be config/gateway.json plus only the `example` route and cluster; they differ at " +
+            $"{string.Join(", ", differences.Take(10))}. Edit the two files together: a change to config/gateway.json belongs in " +
+            "config/kubernetes.json too (a setting only the pods should get goes in an overlay's env, not in config/kubernetes.json alone)");
     }
 
     [Theory]
@@ -119,7 +161,8 @@ public sealed class ManifestAgreementTests
             var pod = deployment.Spec.Template.Spec;
             Assert.True(pod.SecurityContext.RunAsNonRoot, $"{deployment.Metadata.Name}: runAsNonRoot");
             Assert.True(pod.SecurityContext.RunAsUser > 0, $"{deployment.Metadata.Name}: runAsUser");
-            Assert.False(pod.AutomountServiceAccountToken ?? true, $"{deployment.Metadata.Name}: automountServiceAccountToken");
+            // Only the gateway talks to the API server (Kubernetes discovery, as its own ServiceAccount; DiscoveryManifestTests).
+            Assert.True((pod.AutomountServiceAccountToken ?? true) == (deployment.Metadata.Name == "gateway"), $"{deployment.Metadata.Name}: automountServiceAccountToken");
             foreach (var c in pod.Containers)
             {
                 var id = $"{deployment.Metadata.Name}/{c.Name}";
@@ -157,7 +200,7 @@ public sealed class ManifestAgreementTests
         Assert.NotEqual(true, redis.ValueFrom.SecretKeyRef.Optional);
         Assert.Null(env.Single(e => e.Name == "Gateway__Admin__Token").Value);
         Assert.DoesNotContain(env, e => e.Name is "Gateway__Demo__Enabled" or "ASPNETCORE_ENVIRONMENT" or "DOTNET_ENVIRONMENT");
-        Assert.DoesNotContain(objects.OfKind<V1Deployment>(), d => d.Metadata.Name != "gateway"); // no in-cluster Redis
+        Assert.DoesNotContain(objects.OfKind<V1Deployment>(), d => d.Metadata.Name != "gateway"); // no in-cluster Redis, no example upstream
     }
 
     [Fact]
@@ -171,5 +214,33 @@ public sealed class ManifestAgreementTests
         var configured = env.Single(e => e.Name == "Gateway__Redis__Configuration").Value;
         Assert.StartsWith($"{redis.Metadata.Name}:{Assert.Single(redis.Spec.Ports).Port}", configured);
         Assert.Equal(1, objects.Single<V2HorizontalPodAutoscaler>("gateway").Spec.MinReplicas);
+    }
+
+    /// <summary>Key paths (a:b:c) where <paramref name="shipped"/> and <paramref name="deployed"/> differ.</summary>
+    private static void Differences(JsonNode? shipped, JsonNode? deployed, string path, List<string> found)
+    {
+        if (shipped is JsonObject a && deployed is JsonObject b)
+        {
+            foreach (var key in a.Select(p => p.Key).Union(b.Select(p => p.Key), StringComparer.Ordinal))
+            {
+                var at = path.Length == 0 ? key : $"{path}:{key}";
+                if (!a.ContainsKey(key))
+                {
+                    found.Add($"{at} (only in config/kubernetes.json)");
+                }
+                else if (!b.ContainsKey(key))
+                {
+                    found.Add($"{at} (only in config/gateway.json)");
+                }
+                else
+                {
+                    Differences(a[key], b[key], at, found);
+                }
+            }
+        }
+        else if (!JsonNode.DeepEquals(shipped, deployed))
+        {
+            found.Add($"{(path.Length == 0 ? "(root)" : path)} (config/gateway.json: {shipped?.ToJsonString() ?? "null"}, config/kubernetes.json: {deployed?.ToJsonString() ?? "null"})");
+        }
     }
 }

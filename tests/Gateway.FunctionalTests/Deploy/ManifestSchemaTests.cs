@@ -16,7 +16,8 @@ public sealed class ManifestSchemaTests
 
         var kinds = objects.All.Select(o => o.GetType()).ToHashSet();
         foreach (var expected in new[] { typeof(V1Deployment), typeof(V1Service), typeof(V1ConfigMap), typeof(V1PodDisruptionBudget),
-                     typeof(V2HorizontalPodAutoscaler), typeof(ServiceMonitor), typeof(V1NetworkPolicy), typeof(V1Namespace) })
+                     typeof(V2HorizontalPodAutoscaler), typeof(ServiceMonitor), typeof(V1NetworkPolicy), typeof(V1Namespace),
+                     typeof(V1ServiceAccount), typeof(V1Role), typeof(V1RoleBinding) })
         {
             Assert.Contains(expected, kinds);
         }
@@ -88,6 +89,28 @@ public sealed class ManifestSchemaTests
 
         var error = Assert.Throws<ManifestException>(() => Manifests.Load(Manifests.Render(copy.Overlay("prod"))));
         Assert.Contains("targetPort 'metrics' is not a port of the selected pods", error.Message);
+    }
+
+    [Fact]
+    public void ServiceAccountTypo_InTheDeployment_FailsValidation()
+    {
+        using var copy = new ManifestCopy();
+        copy.Replace("deploy/k8s/base/deployment.yaml", "serviceAccountName: gateway", "serviceAccountName: gateway-sa");
+
+        var error = Assert.Throws<ManifestException>(() => Manifests.Load(Manifests.Render(copy.Overlay("prod"))));
+        Assert.Contains("Deployment 'gateway': serviceAccountName 'gateway-sa' names no ServiceAccount in the manifests", error.Message);
+    }
+
+    [Theory]
+    [InlineData("  kind: Role\n  name: gateway-discovery", "  kind: Role\n  name: gateway-discover", "roleRef names Role 'gateway-discover', which is not in the manifests")]
+    [InlineData("- kind: ServiceAccount\n  name: gateway", "- kind: ServiceAccount\n  name: gateway\n  namespace: kube-system", "subject ServiceAccount 'kube-system/gateway' is not in the manifests")]
+    public void RoleBinding_ToAMissingRoleOrAccount_FailsValidation(string valid, string invalid, string reported)
+    {
+        using var copy = new ManifestCopy();
+        copy.Replace("deploy/k8s/base/rbac.yaml", valid, invalid);
+
+        var error = Assert.Throws<ManifestException>(() => Manifests.Load(Manifests.Render(copy.Overlay("prod"))));
+        Assert.Contains(reported, error.Message);
     }
 
     /// <summary>deploy/k8s and config/ copied to a temp dir with the same layout, to render mutated manifests.</summary>

@@ -24,6 +24,9 @@ public static class Manifests
         ["policy/v1/PodDisruptionBudget"] = typeof(V1PodDisruptionBudget),
         ["autoscaling/v2/HorizontalPodAutoscaler"] = typeof(V2HorizontalPodAutoscaler),
         ["networking.k8s.io/v1/NetworkPolicy"] = typeof(V1NetworkPolicy),
+        ["v1/ServiceAccount"] = typeof(V1ServiceAccount),
+        ["rbac.authorization.k8s.io/v1/Role"] = typeof(V1Role),
+        ["rbac.authorization.k8s.io/v1/RoleBinding"] = typeof(V1RoleBinding),
         [ServiceMonitor.KubeApiVersion + "/" + ServiceMonitor.KubeKind] = typeof(ServiceMonitor),
     };
 
@@ -111,4 +114,23 @@ public sealed class RenderedObjects(IReadOnlyList<object> objects)
     public V1Deployment Gateway => Single<V1Deployment>("gateway");
 
     public V1Container GatewayContainer => Gateway.Spec.Template.Spec.Containers.Single(c => c.Name == "gateway");
+
+    /// <summary>The namespace the overlay puts everything in (the gateway's own).</summary>
+    public string Namespace => Gateway.Metadata.NamespaceProperty;
+
+    /// <summary>The ServiceAccount the gateway's pods run as.</summary>
+    public V1ServiceAccount GatewayServiceAccount => Single<V1ServiceAccount>(Gateway.Spec.Template.Spec.ServiceAccountName ?? "default");
+
+    /// <summary>RoleBindings in <paramref name="ns"/> with the gateway's ServiceAccount as a subject.</summary>
+    public IEnumerable<V1RoleBinding> BindingsOfTheGateway(string ns) =>
+        OfKind<V1RoleBinding>().Where(b => b.Metadata.NamespaceProperty == ns && (b.Subjects ?? []).Any(s =>
+            s.Kind == "ServiceAccount" && s.Name == GatewayServiceAccount.Metadata.Name
+            && (s.NamespaceProperty ?? b.Metadata.NamespaceProperty) == Namespace));
+
+    /// <summary>The rules the gateway's ServiceAccount holds in <paramref name="ns"/> through Roles of these manifests.</summary>
+    public IEnumerable<V1PolicyRule> GatewayRules(string ns) =>
+        BindingsOfTheGateway(ns)
+            .Select(b => OfKind<V1Role>().SingleOrDefault(r => b.RoleRef.Kind == "Role" && r.Metadata.Name == b.RoleRef.Name && r.Metadata.NamespaceProperty == ns))
+            .Where(r => r is not null)
+            .SelectMany(r => r!.Rules ?? []);
 }

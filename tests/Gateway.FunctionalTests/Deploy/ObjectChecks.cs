@@ -82,6 +82,27 @@ public static partial class ObjectChecks
             case V1NetworkPolicy n:
                 Require(n.Spec?.PodSelector is not null, "spec.podSelector is required");
                 break;
+            case V1Role r:
+                Require(r.Rules is { Count: > 0 }, "rules is required");
+                foreach (var rule in r.Rules ?? [])
+                {
+                    Require(rule.Verbs is { Count: > 0 }, "every rule needs verbs");
+                    Require(rule.Resources is { Count: > 0 } && rule.ApiGroups is { Count: > 0 }, "every rule needs apiGroups and resources (a Role has no nonResourceURLs)");
+                    Require(rule.NonResourceURLs is null or { Count: 0 }, "nonResourceURLs only exist in a ClusterRole");
+                }
+
+                break;
+            case V1RoleBinding b:
+                Require(b.RoleRef is { ApiGroup: "rbac.authorization.k8s.io", Kind: "Role" or "ClusterRole", Name.Length: > 0 },
+                    "roleRef needs apiGroup rbac.authorization.k8s.io, kind Role or ClusterRole, and a name");
+                Require(b.Subjects is { Count: > 0 }, "subjects is required");
+                foreach (var subject in b.Subjects ?? [])
+                {
+                    Require(subject.Kind is "ServiceAccount" or "User" or "Group", $"subject kind '{subject.Kind}' is not ServiceAccount, User or Group");
+                    Require(subject.Kind != "ServiceAccount" || string.IsNullOrEmpty(subject.ApiGroup), $"ServiceAccount subject '{subject.Name}' must have no apiGroup");
+                }
+
+                break;
             case ServiceMonitor m:
                 Require(m.Spec?.Selector is not null, "spec.selector is required");
                 Require(m.Spec?.Endpoints is { Count: > 0 }, "spec.endpoints is required");
@@ -97,7 +118,10 @@ public static partial class ObjectChecks
         }
     }
 
-    /// <summary>Selectors select, named ports exist, and ConfigMap volumes name a ConfigMap that ships with them.</summary>
+    /// <summary>
+    /// Selectors select, named ports exist, ConfigMap volumes name a ConfigMap that ships with them, and service accounts,
+    /// bound Roles and binding subjects exist.
+    /// </summary>
     public static void CheckReferences(IReadOnlyList<object> objects, List<string> errors)
     {
         var deployments = objects.OfType<V1Deployment>().ToList();
@@ -168,6 +192,35 @@ public static partial class ObjectChecks
                 if (matched.Any(s => !s.Spec.Ports.Any(p => p.Name == e.Port)))
                 {
                     errors.Add($"ServiceMonitor '{m.Metadata.Name}': port '{e.Port}' is not a named port of the selected Service");
+                }
+            }
+        }
+
+        var accounts = objects.OfType<V1ServiceAccount>().ToList();
+        foreach (var d in deployments)
+        {
+            // "default" exists in every namespace; any other account must ship with the manifests, or the pod is never created.
+            if (d.Spec.Template.Spec.ServiceAccountName is { Length: > 0 } account && account != "default"
+                && !accounts.Any(a => a.Metadata.Name == account && a.Metadata.NamespaceProperty == d.Metadata.NamespaceProperty))
+            {
+                errors.Add($"Deployment '{d.Metadata.Name}': serviceAccountName '{account}' names no ServiceAccount in the manifests");
+            }
+        }
+
+        foreach (var b in objects.OfType<V1RoleBinding>())
+        {
+            if (b.RoleRef.Kind == "Role" && !objects.OfType<V1Role>().Any(r => r.Metadata.Name == b.RoleRef.Name && r.Metadata.NamespaceProperty == b.Metadata.NamespaceProperty))
+            {
+                errors.Add($"RoleBinding '{b.Metadata.Name}': roleRef names Role '{b.RoleRef.Name}', which is not in the manifests (a RoleBinding can only bind a Role of its own namespace)");
+            }
+
+            foreach (var subject in (b.Subjects ?? []).Where(s => s.Kind == "ServiceAccount"))
+            {
+                // An empty subject namespace means the binding's own (the API server's rule).
+                var ns = string.IsNullOrEmpty(subject.NamespaceProperty) ? b.Metadata.NamespaceProperty : subject.NamespaceProperty;
+                if (subject.Name != "default" && !accounts.Any(a => a.Metadata.Name == subject.Name && a.Metadata.NamespaceProperty == ns))
+                {
+                    errors.Add($"RoleBinding '{b.Metadata.Name}': subject ServiceAccount '{ns}/{subject.Name}' is not in the manifests");
                 }
             }
         }

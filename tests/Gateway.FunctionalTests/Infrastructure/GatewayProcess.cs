@@ -113,6 +113,14 @@ public sealed partial class GatewayProcess : IAsyncDisposable
         info.Environment["Logging__LogLevel__Yarp"] = "Warning";
         info.Environment["Logging__LogLevel__Microsoft.AspNetCore"] = "Warning";
         info.Environment.Remove("GATEWAY_CONFIG");
+        // Not the machine's Kubernetes credentials: a test's discovered cluster talks only to the fake API server the
+        // test names (Gateway__Discovery__Kubernetes__KubeConfig), never to a real cluster through the developer's
+        // KUBECONFIG or, when the tests run in a pod, its service account. A test that means to use them sets them below.
+        foreach (var name in new[] { "KUBECONFIG", "KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT" })
+        {
+            info.Environment.Remove(name);
+        }
+
         if (environment is not null)
         {
             foreach (var (key, value) in environment)

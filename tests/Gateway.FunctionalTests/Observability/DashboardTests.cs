@@ -31,7 +31,11 @@ public sealed class DashboardTests(ITestOutputHelper output)
             context.Response.StatusCode = context.Request.Path.Value!.Contains("/fail", StringComparison.Ordinal) ? 500 : 200;
             await context.Response.WriteAsync("orders");
         };
-        var config = WithAffinityAndRateLimits(TwoRoutesAndABrokenCluster(orders, catalog), catalog);
+        // A cluster discovered from the fake Kubernetes API (one ready pod, the catalog upstream), so the
+        // gateway_discovery_* series exist.
+        await using var kubernetes = await FakeKubernetesApi.StartAsync();
+        kubernetes.Upsert(EndpointSliceJson.Slice("inventory-abcde", "inventory", [EndpointSliceJson.Ready(catalog.Address.ToString(), "inventory-0")], [("http", catalog.Port)]));
+        var config = WithDiscoveredCluster(WithAffinityAndRateLimits(TwoRoutesAndABrokenCluster(orders, catalog), catalog));
         var keyRing = Directory.CreateTempSubdirectory("gateway-dashboard-keys-");
         try
         {
@@ -39,6 +43,7 @@ public sealed class DashboardTests(ITestOutputHelper output)
             {
                 ["Gateway__Admin__Token"] = AdminToken,
                 ["Gateway__Affinity__KeyRingDirectory"] = keyRing.FullName,
+                ["Gateway__Discovery__Kubernetes__KubeConfig"] = kubernetes.WriteKubeConfig(keyRing.FullName),
             });
 
             // A second replica whose Redis is down (nothing listens on that port), so rate-limit decisions fall back to
@@ -65,6 +70,7 @@ public sealed class DashboardTests(ITestOutputHelper output)
             }
 
             await AssertEveryQueryReturnsDataAsync(queries, gateway, noRedis, prometheus);
+            await AssertEveryMetricOfTheRulesIsScrapedAsync(prometheus);
         }
         finally
         {
@@ -129,12 +135,38 @@ public sealed class DashboardTests(ITestOutputHelper output)
             "Prometheus to see the drained destination",
             pollMs: 500);
         Assert.Equal(["sessions/sessions-2"], draining);
+        var discovered = Labels(await prometheus.QueryAsync("max by (cluster, condition) (gateway_discovery_endpoints) > 0"), "cluster", "condition");
+        Assert.Equal(["inventory/ready"], discovered);
         Assert.Contains("limited/tiny", Labels(await prometheus.QueryAsync("sum by (route, policy) (gateway_ratelimit_rejections_total)"), "route", "policy"));
         Assert.Contains("shared/local", Labels(await prometheus.QueryAsync("sum by (policy, mode) (gateway_ratelimit_fallbacks_total)"), "policy", "mode"));
     }
 
     private static HashSet<string> Labels(JsonElement result, string first, string second) =>
         result.EnumerateArray().Select(r => $"{r.GetProperty("metric").GetProperty(first).GetString()}/{r.GetProperty("metric").GetProperty(second).GetString()}").ToHashSet();
+
+    /// <summary>
+    /// Every metric the alert and recording rules read (recording rules' own names aside) is one the gateway really
+    /// exports: a misspelled or renamed metric would leave an alert that can never fire.
+    /// </summary>
+    private async Task AssertEveryMetricOfTheRulesIsScrapedAsync(PrometheusServer prometheus)
+    {
+        var rules = await File.ReadAllTextAsync(RulesPath);
+        var names = Regex.Matches(rules, @"(?<![\w:])(gateway|dotnet|kestrel|http)_[a-z0-9_]+(?![\w:])")
+            .Select(m => m.Value)
+            .ToHashSet(StringComparer.Ordinal);
+        Assert.Contains("gateway_discovery_errors_total", names);
+        var missing = new List<string>();
+        foreach (var name in names)
+        {
+            if ((await prometheus.QueryAsync($"count({{__name__=\"{name}\"}})")).GetArrayLength() == 0)
+            {
+                missing.Add(name);
+            }
+        }
+
+        Assert.True(missing.Count == 0, $"metrics the rules use that the gateway does not export: {string.Join(", ", missing)}");
+        output.WriteLine($"{names.Count} metrics used by the rules are scraped: {string.Join(", ", names.Order(StringComparer.Ordinal))}");
+    }
 
     /// <summary>Every PromQL expression in the dashboard, with Grafana's variables replaced by concrete values.</summary>
     public static List<string> DashboardQueries()
@@ -222,6 +254,14 @@ public sealed class DashboardTests(ITestOutputHelper output)
         .Set("ReverseProxy:Routes:limited", JsonNode.Parse("""{ "ClusterId": "catalog", "RateLimiterPolicy": "tiny", "Match": { "Path": "/limited/{**rest}" } }"""))
         .Set("Gateway:RateLimiting:Policies:tiny", JsonNode.Parse("""{ "Algorithm": "FixedWindow", "PermitLimit": 1, "Window": "00:01:00", "PartitionBy": "Route" }"""));
 
+    /// <summary>
+    /// Adds a cluster "inventory" on route "inventory" whose destinations come from the EndpointSlices of Service
+    /// shop/inventory (Kubernetes discovery; the kubeconfig is given to the gateway by environment).
+    /// </summary>
+    private static JsonObject WithDiscoveredCluster(JsonObject config) => config
+        .Set("ReverseProxy:Routes:inventory", JsonNode.Parse("""{ "ClusterId": "inventory", "Match": { "Path": "/inventory/{**rest}" } }"""))
+        .Set("ReverseProxy:Clusters:inventory", JsonNode.Parse("""{ "Discovery": { "Kubernetes": { "Namespace": "shop", "Service": "inventory", "Port": "http" } } }"""));
+
     /// <summary>A catch-all route with a Redis-shared policy, and Redis configured on a loopback port where nothing listens.</summary>
     private static JsonObject RateLimitedWithRedisDown(UpstreamServer upstream) => GatewayConfig.SingleCluster(upstream)
         .Set("ReverseProxy:Routes:all:RateLimiterPolicy", "shared")
@@ -229,14 +269,14 @@ public sealed class DashboardTests(ITestOutputHelper output)
         .Set("Gateway:Redis:Configuration", $"127.0.0.1:{Ports.GetFree()}");
 
     /// <summary>
-    /// 2xx and 5xx on two routes, forwarder errors on a third, requests matching no route, 429s, and affinity requests
+    /// 2xx and 5xx on two routes, forwarder errors on a third, requests matching no route, 429s, a discovered cluster, and affinity requests
     /// without a cookie (new), with the cookie the gateway issued (pinned) and with an unreadable one (redistributed),
     /// until cancelled.
     /// </summary>
     private static async Task DriveTrafficAsync(GatewayProcess gateway, CancellationToken cancel)
     {
         using var client = gateway.CreateProxyClient(TimeSpan.FromSeconds(10));
-        string[] paths = ["/orders/1", "/orders/2", "/orders/fail", "/catalog/items", "/catalog/items/7", "/broken/x", "/no-such-route", "/limited/x"];
+        string[] paths = ["/orders/1", "/orders/2", "/orders/fail", "/catalog/items", "/catalog/items/7", "/broken/x", "/no-such-route", "/limited/x", "/inventory/1"];
         string? cookie = null;
         while (!cancel.IsCancellationRequested)
         {

@@ -44,6 +44,26 @@ public sealed class RulesTests
         Assert.Contains("SUCCESS", output);
     }
 
+    [Fact]
+    public async Task PromtoolTestRules_DiscoveryAlerts_FireOnSyntheticSeries_AndPointAtTheAdminApi()
+    {
+        var testFile = await File.ReadAllTextAsync(Path.Combine(RulesDirectory, "gateway-rules.test.yml"));
+        // Failing: quiet for a failure younger than 5 minutes (4m), firing for a long one and for one that never synced.
+        Assert.Matches(@"alertname: GatewayDiscoveryFailing\s+eval_time: 4m\s+exp_alerts: \[\]", testFile);
+        Assert.Matches(@"alertname: GatewayDiscoveryFailing\s+eval_time: 10m\s+exp_alerts:\s+- exp_labels:", testFile);
+        Assert.Matches(@"alertname: GatewayDiscoveryNoReadyEndpoints\s+eval_time: 10m\s+exp_alerts:\s+- exp_labels:", testFile);
+
+        // The on-call engineer is told where the cause is.
+        var rules = await File.ReadAllTextAsync(Path.Combine(RulesDirectory, "gateway-rules.yml"));
+        Assert.Contains("GET /admin/clusters", rules);
+        Assert.Contains("lastError", rules);
+
+        var (exitCode, output) = await PromtoolAsync("test", "rules", "gateway-rules.test.yml");
+
+        Assert.True(exitCode == 0, output);
+        Assert.Contains("SUCCESS", output);
+    }
+
     private static async Task<(int ExitCode, string Output)> PromtoolAsync(params string[] args)
     {
         var info = new ProcessStartInfo(PrometheusServer.Executable("promtool"))

@@ -14,6 +14,7 @@ public sealed partial class DocsTests
     [
         "docs/configuration.md",
         "docs/connection-pools.md",
+        "docs/discovery.md",
         "docs/shutdown-and-drain.md",
         "docs/affinity.md",
         "docs/rate-limiting.md",
