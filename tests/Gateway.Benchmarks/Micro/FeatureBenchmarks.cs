@@ -7,10 +7,12 @@ using BenchmarkDotNet.Attributes;
 using System.Diagnostics.CodeAnalysis;
 using Gateway.Affinity;
 using Gateway.Configuration;
-using Gateway.Draining;
+using Gateway.DestinationDraining;
+using Gateway.Foundation;
 using Gateway.Observability;
 using Gateway.RateLimiting;
 using Gateway.SharedState;
+using Gateway.Shutdown;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.RateLimiting;
@@ -71,7 +73,9 @@ public class FeatureBenchmarks
         services.AddSingleton<IProxyStateLookup, NoProxyState>();
         services.AddGatewayOptions<TelemetryOptions, TelemetryOptionsValidator>(TelemetryOptions.SectionPath);
         services.AddSingleton<ProxyMetrics>();
-        services.AddSingleton<GatewayGauges>();
+        services.AddSingleton<DestinationHealthMetrics>();
+        services.AddSingleton<ProxyMetricsStep>();
+        services.AddSingleton<UpstreamMetricsStep>();
         services.AddSingleton<DestinationDrain>();
         services.AddSingleton<AffinityMetrics>();
         services.AddSingleton<DrainAwareSelection>();
@@ -92,7 +96,7 @@ public class FeatureBenchmarks
         _selection = _services.GetRequiredService<DrainAwareSelection>();
         var oneDraining = new DestinationDrain(NullLogger<DestinationDrain>.Instance);
         oneDraining.Set(new DrainMark("bench", "d1"), draining: true, "bench");
-        _selectionOneDraining = new DrainAwareSelection(oneDraining, _services.GetRequiredService<AffinityMetrics>());
+        _selectionOneDraining = new DrainAwareSelection(oneDraining);
         _destinations = [new("d0"), new("d1"), new("d2"), new("d3")];
         var cluster = new ClusterModel(
             new ClusterConfig { ClusterId = "bench", SessionAffinity = new SessionAffinityConfig { Enabled = true, AffinityKeyName = "k" } },
@@ -145,7 +149,7 @@ public class FeatureBenchmarks
     {
         _meterProvider.Dispose();
         _policyLimiter.Dispose();
-        _services.Dispose();
+        _services.DisposeAsync().AsTask().GetAwaiter().GetResult(); // SharedRedis is IAsyncDisposable only
     }
 
     [Benchmark(Description = "DrainAwareSelection, affinity on, nothing draining")]
@@ -194,7 +198,7 @@ public class FeatureBenchmarks
         public override ExportResult Export(in Batch<Metric> batch) => ExportResult.Success;
     }
 
-    /// <summary>GatewayGauges reads proxy state only at scrape time; nothing scrapes here.</summary>
+    /// <summary>DestinationHealthMetrics reads proxy state only at scrape time; nothing scrapes here.</summary>
     private sealed class NoProxyState : IProxyStateLookup
     {
         public IEnumerable<RouteModel> GetRoutes() => [];

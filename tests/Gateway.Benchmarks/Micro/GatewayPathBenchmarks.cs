@@ -1,9 +1,10 @@
 // Per-request code the gateway adds to YARP's pipeline, measured for time and allocations (issue 11 target: 0 B).
 // Run: tests/Gateway.Benchmarks/run.sh micro
 using BenchmarkDotNet.Attributes;
-using Gateway.Draining;
+using Gateway.Foundation;
 using Gateway.Management;
 using Gateway.Pooling;
+using Gateway.Shutdown;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -30,13 +31,17 @@ public class GatewayPathBenchmarks
     public void Setup()
     {
         var services = new ServiceCollection();
+        services.AddMetrics();
         services.AddSingleton<DrainState>();
+        services.AddSingleton<ShutdownMetrics>();
+        services.AddSingleton<ShutdownRequestStep>();
+        services.AddSingleton<PoolTrackingStep>();
         var provider = services.BuildServiceProvider();
         _drain = provider.GetRequiredService<DrainState>();
 
-        // UseDraining exactly as Program.cs wires it, with a terminal that does nothing.
+        // UseGracefulShutdown (the in-flight count and drain check) exactly as GatewayPipeline wires it, with a terminal that does nothing.
         var app = new ApplicationBuilder(provider);
-        app.UseDraining();
+        app.UseGracefulShutdown();
         app.Run(static _ => Task.CompletedTask);
         _drainingPipeline = app.Build();
         _context = new DefaultHttpContext();
@@ -72,7 +77,7 @@ public class GatewayPathBenchmarks
         return _drain.InFlight;
     }
 
-    [Benchmark(Description = "UseDraining middleware, serving")]
+    [Benchmark(Description = "UseGracefulShutdown middleware (was UseDraining), serving")]
     public Task DrainingMiddleware() => _drainingPipeline(_context);
 
     [Benchmark(Description = "UsePoolTracking middleware, sync completion")]
