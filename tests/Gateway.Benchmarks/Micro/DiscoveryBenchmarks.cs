@@ -55,6 +55,7 @@ public class DiscoveryBenchmarks
 
     // The real gateway against the fake API server
     private FakeKubernetesApi? _api;
+    private string? _kubeConfigDirectory;
     private JsonObject _sliceJsonReady = null!;
     private JsonObject _sliceJsonChanged = null!;
 
@@ -146,7 +147,8 @@ public class DiscoveryBenchmarks
 
         _sliceJsonReady = OrdersService.SliceJson(ChangedSlice);
         _sliceJsonChanged = OrdersService.SliceJson(ChangedSlice, OrdersService.Condition.NotReady);
-        var kubeConfig = _api.WriteKubeConfig(Directory.CreateTempSubdirectory("gateway-bench-kube-").FullName);
+        _kubeConfigDirectory = Directory.CreateTempSubdirectory("gateway-bench-kube-").FullName;
+        var kubeConfig = _api.WriteKubeConfig(_kubeConfigDirectory);
         _host = GatewayHost.Start(BenchConfig.Build(static500: false, kubeConfig), source: null);
         _host.WaitForDestinations(OrdersService.Cluster, OrdersService.Endpoints);
         _flip = false;
@@ -174,6 +176,10 @@ public class DiscoveryBenchmarks
         }
 
         _api?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        if (_kubeConfigDirectory is not null)
+        {
+            Directory.Delete(_kubeConfigDirectory, recursive: true);
+        }
     }
 
     private void SetupSets()
