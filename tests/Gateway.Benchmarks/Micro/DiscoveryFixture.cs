@@ -338,14 +338,14 @@ internal sealed class GatewayHost : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _app.DisposeAsync();
-        Signal.Dispose();
         try
         {
-            Directory.Delete(_directory, recursive: true);
+            await _app.DisposeAsync();
         }
-        catch (IOException)
+        finally
         {
+            Signal.Dispose();
+            Directory.Delete(_directory, recursive: true);
         }
     }
 }
