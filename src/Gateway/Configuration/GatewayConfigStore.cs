@@ -103,7 +103,7 @@ internal sealed class GatewayConfigStore : IHostedService, IDisposable
                     return;
                 }
 
-                _file.Provider.Replace(content.Data);
+                ReplaceConfiguration(content.Data);
                 _proxyConfig.Update(snapshot);
                 Interlocked.Increment(ref _generation);
                 _metrics.ConfigReload(success: true);
@@ -115,6 +115,22 @@ internal sealed class GatewayConfigStore : IHostedService, IDisposable
             // A bug in a check must not take the gateway down; the last good config keeps serving.
             _metrics.ConfigReload(success: false);
             Log.ConfigReloadFailed(_logger, _file.Path, ex);
+        }
+    }
+
+    /// <summary>
+    /// Swaps the file-backed configuration. Its change listeners run inside the swap; one that throws must not leave YARP
+    /// on the old routes while everything else has the new file (the data is in by then, and every listener has run).
+    /// </summary>
+    private void ReplaceConfiguration(IReadOnlyDictionary<string, string?> data)
+    {
+        try
+        {
+            _file.Provider.Replace(data);
+        }
+        catch (Exception ex)
+        {
+            Log.ConfigListenerFailed(_logger, _file.Path, ex);
         }
     }
 

@@ -13,4 +13,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1004, Level = LogLevel.Error, Message = "Configuration reload from {Path} failed unexpectedly; the last good configuration keeps serving")]
     public static partial void ConfigReloadFailed(ILogger logger, string path, Exception exception);
+
+    [LoggerMessage(EventId = 1005, Level = LogLevel.Error, Message = "Configuration from {Path} applied, but a change listener failed; the new configuration serves")]
+    public static partial void ConfigListenerFailed(ILogger logger, string path, Exception exception);
 }

@@ -45,6 +45,29 @@ public sealed class GatewayConfigStoreTests(ITestOutputHelper output)
         Assert.Equal(0, reloads["rejected"]);
     }
 
+    [Fact]
+    public async Task AChangeListenerThatThrows_DoesNotLeaveYarpBehindTheConfiguration()
+    {
+        await using var gateway = TestGateway.Start(TestGateway.Config("first"));
+        using var reloads = Reloads(gateway);
+        using var listener = gateway.Get<IOptionsMonitor<ConfigurationOptions>>().OnChange(_ => throw new InvalidOperationException("a listener's bug"));
+        var yarp = gateway.Get<IProxyConfigProvider>();
+
+        gateway.WriteConfig(TestGateway.Config("second"));
+        gateway.Store.CheckForChange();
+
+        // Applied everywhere: the configuration, YARP and the generation moved together.
+        Assert.Equal("backend", gateway.Get<IConfiguration>()["ReverseProxy:Routes:second:ClusterId"]);
+        Assert.Equal(["second"], yarp.GetConfig().Routes.Select(r => r.RouteId));
+        Assert.Equal(2, gateway.Store.Generation);
+        Assert.Equal(1, reloads["success"]);
+
+        gateway.WriteConfig(TestGateway.Config("third"));
+        gateway.Store.CheckForChange();
+        Assert.Equal(["third"], yarp.GetConfig().Routes.Select(r => r.RouteId));
+        Assert.Equal(3, gateway.Store.Generation);
+    }
+
     public static TheoryData<string, string> BadContents => new()
     {
         { "an unknown load-balancing policy", BadLoadBalancing("bad").ToJsonString() },
