@@ -402,14 +402,4 @@ public class DiscoveryBenchmarks
     /// <summary>500 discovered destinations, one pod terminating-but-serving (drained by discovery).</summary>
     [Benchmark]
     public Task Request_Discovered500_OneDraining() => Request(_discoveredContext, _discoveredFeature, _discoveredCluster);
-
-    private sealed class ProxyAppBuilder(IApplicationBuilder inner) : IReverseProxyApplicationBuilder
-    {
-        public IServiceProvider ApplicationServices { get => inner.ApplicationServices; set => inner.ApplicationServices = value; }
-        public Microsoft.AspNetCore.Http.Features.IFeatureCollection ServerFeatures => inner.ServerFeatures;
-        public IDictionary<string, object?> Properties => inner.Properties;
-        public RequestDelegate Build() => inner.Build();
-        public IApplicationBuilder New() => inner.New();
-        public IApplicationBuilder Use(Func<RequestDelegate, RequestDelegate> middleware) => inner.Use(middleware);
-    }
 }

@@ -211,14 +211,4 @@ public class FeatureBenchmarks
         public bool TryGetRoute(string id, [NotNullWhen(true)] out RouteModel? route) { route = null; return false; }
         public bool TryGetCluster(string id, [NotNullWhen(true)] out ClusterState? cluster) { cluster = null; return false; }
     }
-
-    private sealed class ProxyAppBuilder(IApplicationBuilder inner) : IReverseProxyApplicationBuilder
-    {
-        public IServiceProvider ApplicationServices { get => inner.ApplicationServices; set => inner.ApplicationServices = value; }
-        public Microsoft.AspNetCore.Http.Features.IFeatureCollection ServerFeatures => inner.ServerFeatures;
-        public IDictionary<string, object?> Properties => inner.Properties;
-        public RequestDelegate Build() => inner.Build();
-        public IApplicationBuilder New() => inner.New();
-        public IApplicationBuilder Use(Func<RequestDelegate, RequestDelegate> middleware) => inner.Use(middleware);
-    }
 }

@@ -85,15 +85,4 @@ public class GatewayPathBenchmarks
 
     [Benchmark(Description = "ListenerMatcherPolicy.ApplyAsync, proxy request, 1 candidate")]
     public Task ListenerPolicy() => _policy.ApplyAsync(_context, _candidates);
-
-    /// <summary>The minimal IReverseProxyApplicationBuilder MapReverseProxy hands to its lambda.</summary>
-    private sealed class ProxyAppBuilder(IApplicationBuilder inner) : IReverseProxyApplicationBuilder
-    {
-        public IServiceProvider ApplicationServices { get => inner.ApplicationServices; set => inner.ApplicationServices = value; }
-        public Microsoft.AspNetCore.Http.Features.IFeatureCollection ServerFeatures => inner.ServerFeatures;
-        public IDictionary<string, object?> Properties => inner.Properties;
-        public RequestDelegate Build() => inner.Build();
-        public IApplicationBuilder New() => inner.New();
-        public IApplicationBuilder Use(Func<RequestDelegate, RequestDelegate> middleware) => inner.Use(middleware);
-    }
 }
