@@ -145,24 +145,19 @@ internal static class DiscoveryGatewayKit
     }
 
     /// <summary>Waits until the gateway's destinations are exactly <paramref name="expected"/> (id -> condition).</summary>
-    public static async Task WaitForDestinationsAsync(GatewayProcess gateway, params (string Id, string Condition)[] expected)
+    public static Task WaitForDestinationsAsync(GatewayProcess gateway, params (string Id, string Condition)[] expected)
     {
         var want = string.Join(", ", expected.OrderBy(e => e.Id, StringComparer.Ordinal).Select(e => $"{e.Id}={e.Condition}"));
         var seen = "-";
-        var watch = System.Diagnostics.Stopwatch.StartNew();
-        while (watch.Elapsed < Deadline)
-        {
-            var destinations = await DestinationsAsync(gateway);
-            seen = string.Join(", ", destinations.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key}={p.Value}"));
-            if (seen == want)
+        return Wait.UntilAsync(
+            async () =>
             {
-                return;
-            }
-
-            await Task.Delay(25);
-        }
-
-        Assert.Fail($"expected destinations {want} within {Deadline.TotalSeconds} s; last seen: {seen}\n{gateway.Output}");
+                var destinations = await DestinationsAsync(gateway);
+                seen = string.Join(", ", destinations.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key}={p.Value}"));
+                return seen == want;
+            },
+            Deadline,
+            () => $"destinations {want} (last seen: {seen})\n{gateway.Output}");
     }
 
     /// <summary>A counter or gauge from the gateway's /metrics, summed over the series whose labels contain <paramref name="labels"/>.</summary>
