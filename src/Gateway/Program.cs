@@ -4,11 +4,25 @@ using Gateway.Observability;
 
 // The content root is the app's own folder, so its appsettings.json (logging defaults) applies wherever it starts from.
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+var validate = ValidateCommand.Parse(args); // --validate FILE: check a config file and exit (no listeners)
 builder.AddGatewayConfiguration(args);
-builder.AddGatewayLogging();
+if (validate is null)
+{
+    builder.AddGatewayLogging();
+}
+else
+{
+    builder.Logging.ClearProviders();
+}
+
 builder.Services.AddGatewayFeatures(builder.Configuration);
 
 var app = builder.Build();
+if (validate is not null)
+{
+    return validate.Run(app);
+}
+
 if (!app.ValidateGatewayConfiguration())
 {
     return 2;

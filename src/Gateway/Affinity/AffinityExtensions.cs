@@ -11,6 +11,7 @@ internal static class AffinityExtensions
     public static IServiceCollection AddAffinity(this IServiceCollection services)
     {
         services.AddGatewayOptions<AffinityOptions, AffinityOptionsValidator>(AffinityOptions.SectionPath);
+        services.AddSingleton(new RestartRequiredSection(AffinityOptions.SectionPath, "the Data Protection key ring is set up at start"));
         services.AddSingleton<IProxyConfigFilter, AffinityDefaultsFilter>();
         services.AddAffinityKeyRing();
         services.AddSingleton<AffinityMetrics>();

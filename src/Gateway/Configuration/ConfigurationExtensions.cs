@@ -51,6 +51,8 @@ internal static class ConfigurationExtensions
         services.AddGatewayOptions<ConfigurationOptions, ConfigurationOptionsValidator>(ConfigurationOptions.SectionPath);
         services.AddSingleton<IAdminEndpoints, ConfigAdminEndpoints>();
         services.AddSingleton<IGatewayConfigCheck, KestrelEndpointCheck>();
+        services.AddSingleton<StartupSummary>();
+        services.AddSingleton<IStartupSummaryPart, ListenersSummaryPart>();
         return builder;
     }
 

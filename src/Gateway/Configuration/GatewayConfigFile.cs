@@ -14,12 +14,12 @@ internal static class GatewayConfigFile
     public const string DefaultRelativePath = "config/gateway.json";
     public const string EnvironmentVariable = "GATEWAY_CONFIG";
 
-    /// <summary><c>--config PATH</c> wins over <c>GATEWAY_CONFIG</c>, which wins over <c>config/gateway.json</c>.</summary>
+    /// <summary><c>--config PATH</c> (or <c>--validate PATH</c>) wins over <c>GATEWAY_CONFIG</c>, which wins over <c>config/gateway.json</c>.</summary>
     public static string Resolve(string[] args, Func<string, string?> getEnvironmentVariable)
     {
         for (var i = 0; i < args.Length; i++)
         {
-            if (args[i] == "--config" && i + 1 < args.Length)
+            if ((args[i] == "--config" || args[i] == ValidateCommand.Flag) && i + 1 < args.Length)
             {
                 return Path.GetFullPath(args[i + 1]);
             }
@@ -69,6 +69,13 @@ internal static class GatewayConfigFile
             return new ConfigFileContent([], null, $"{path}: cannot read the config file ({ex.Message})");
         }
 
+        return Parse(bytes, path);
+    }
+
+    /// <summary>Parses config file bytes (a file's, or a dry run's request body); <paramref name="source"/> names them in errors.</summary>
+    public static ConfigFileContent Parse(byte[] bytes, string source)
+    {
+        var path = source;
         var hash = SHA256.HashData(bytes);
         try
         {

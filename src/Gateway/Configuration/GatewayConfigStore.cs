@@ -10,6 +10,9 @@ namespace Gateway.Configuration;
 /// <summary>What <see cref="ConfigurationExtensions.AddGatewayConfiguration"/> found before the host was built.</summary>
 internal sealed record GatewayConfigFileState(string Path, GatewayConfigProvider Provider, ConfigFileContent Initial);
 
+/// <summary>A dry run's answer: errors (empty when valid), unknown keys, and the changes a reload would make (null when invalid).</summary>
+internal sealed record ConfigPreview(IReadOnlyList<string> Errors, IReadOnlyList<UnknownKey> Unknown, System.Text.Json.Nodes.JsonObject? Changes);
+
 internal sealed class GatewayConfigStore : IHostedService, IDisposable
 {
     private readonly GatewayConfigFileState _file;
@@ -20,6 +23,9 @@ internal sealed class GatewayConfigStore : IHostedService, IDisposable
     private readonly IEnumerable<IGatewayConfigCheck> _checks;
     private readonly ExtensionBlock[] _blocks;
     private readonly OptionsSection[] _optionsSections;
+    private readonly IConfigChangePreview[] _previews;
+    private readonly RestartRequiredSection[] _restartSections;
+    private readonly StartupSummary _summary;
     private readonly GatewayProxyConfigProvider _proxyConfig;
     private readonly ConfigMetrics _metrics;
     private readonly IOptionsMonitor<ConfigurationOptions> _options;
@@ -27,6 +33,7 @@ internal sealed class GatewayConfigStore : IHostedService, IDisposable
     private readonly ILogger<GatewayConfigStore> _logger;
     private readonly Lock _reloadLock = new();
     private ConfigFileContent? _lastSeen;
+    private ProxySnapshot _applied = new([], []);
     private ConfigFileWatcher? _watcher;
     private long _generation;
 
@@ -39,6 +46,9 @@ internal sealed class GatewayConfigStore : IHostedService, IDisposable
         IEnumerable<IGatewayConfigCheck> checks,
         IEnumerable<ExtensionBlock> blocks,
         IEnumerable<OptionsSection> optionsSections,
+        IEnumerable<IConfigChangePreview> previews,
+        IEnumerable<RestartRequiredSection> restartSections,
+        StartupSummary summary,
         GatewayProxyConfigProvider proxyConfig,
         ConfigMetrics metrics,
         IOptionsMonitor<ConfigurationOptions> options,
@@ -53,6 +63,9 @@ internal sealed class GatewayConfigStore : IHostedService, IDisposable
         _checks = checks;
         _blocks = blocks.ToArray();
         _optionsSections = optionsSections.ToArray();
+        _previews = previews.ToArray();
+        _restartSections = restartSections.ToArray();
+        _summary = summary;
         _proxyConfig = proxyConfig;
         _metrics = metrics;
         _options = options;
@@ -61,6 +74,13 @@ internal sealed class GatewayConfigStore : IHostedService, IDisposable
     }
 
     public string Path => _file.Path;
+
+    /// <summary>What is in force: the served config's counts and every capability's effective settings.</summary>
+    public System.Text.Json.Nodes.JsonObject InForce()
+    {
+        var applied = _applied;
+        return _summary.Build(_file.Path, applied.Routes.Count, applied.Clusters.Count);
+    }
 
     /// <summary>Incremented on every applied configuration; the admin API shows it.</summary>
     public long Generation => Interlocked.Read(ref _generation);
@@ -79,8 +99,10 @@ internal sealed class GatewayConfigStore : IHostedService, IDisposable
             }
 
             _proxyConfig.Update(snapshot);
+            _applied = snapshot;
             Interlocked.Increment(ref _generation);
             Log.ConfigLoaded(_logger, _file.Path, snapshot.Routes.Count, snapshot.Clusters.Count);
+            Log.InForce(_logger, StartupSummary.Render(InForce()));
             return [];
         }
     }
@@ -110,6 +132,7 @@ internal sealed class GatewayConfigStore : IHostedService, IDisposable
 
                 ReplaceConfiguration(content.Data);
                 _proxyConfig.Update(snapshot);
+                _applied = snapshot;
                 Interlocked.Increment(ref _generation);
                 _metrics.ConfigReload(success: true);
                 Log.ConfigReloaded(_logger, _file.Path, snapshot.Routes.Count, snapshot.Clusters.Count);
@@ -149,13 +172,38 @@ internal sealed class GatewayConfigStore : IHostedService, IDisposable
         return (errors, unknown);
     }
 
+    /// <summary>
+    /// The dry run: validates <paramref name="content"/> exactly as a reload would and, when it is valid, reports what
+    /// applying it would change against the config being served. Nothing is applied.
+    /// </summary>
+    internal ConfigPreview Preview(ConfigFileContent content)
+    {
+        lock (_reloadLock)
+        {
+            var (snapshot, errors, unknown, candidate) = ValidateWithCandidate(content);
+            if (snapshot is null || candidate is null)
+            {
+                return new ConfigPreview(errors, unknown, null);
+            }
+
+            var context = new ConfigChangeContext(_applied.Routes, _applied.Clusters, _root, snapshot.Routes, snapshot.Clusters, candidate);
+            return new ConfigPreview(errors, unknown, ConfigChangeReport.Build(context, _previews, _restartSections));
+        }
+    }
+
     private (ProxySnapshot? Snapshot, List<string> Errors, List<UnknownKey> Unknown) Validate(ConfigFileContent content)
+    {
+        var (snapshot, errors, unknown, _) = ValidateWithCandidate(content);
+        return (snapshot, errors, unknown);
+    }
+
+    private (ProxySnapshot? Snapshot, List<string> Errors, List<UnknownKey> Unknown, IConfiguration? Candidate) ValidateWithCandidate(ConfigFileContent content)
     {
         var errors = new List<string>();
         if (content.Data is null)
         {
             errors.Add(content.Error ?? $"{_file.Path}: unreadable");
-            return (null, errors, []);
+            return (null, errors, [], null);
         }
 
         var candidate = ConfigurationSnapshot.Build(_root, _file.Provider, content.Data);
@@ -195,7 +243,9 @@ internal sealed class GatewayConfigStore : IHostedService, IDisposable
             check.Check(candidate, errors);
         }
 
-        return errors.Count == 0 ? (snapshot, errors, diagnostics.Unknown) : (null, errors.Distinct(StringComparer.Ordinal).ToList(), diagnostics.Unknown);
+        return errors.Count == 0
+            ? (snapshot, errors, diagnostics.Unknown, candidate)
+            : (null, errors.Distinct(StringComparer.Ordinal).ToList(), diagnostics.Unknown, candidate);
     }
 
     private static bool IsStrict(IConfiguration candidate, List<string> errors)

@@ -19,4 +19,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1006, Level = LogLevel.Warning, Message = "Configuration {Path}: {Problem}")]
     public static partial void UnknownKey(ILogger logger, string path, string problem);
+
+    [LoggerMessage(EventId = 1007, Level = LogLevel.Information, Message = "In force: {Summary}")]
+    public static partial void InForce(ILogger logger, string summary);
 }

@@ -14,6 +14,9 @@ internal static class HardeningExtensions
     {
         services.AddGatewayOptions<LimitsOptions, LimitsOptionsValidator>(LimitsOptions.SectionPath);
         services.AddGatewayOptions<ForwardedHeadersSettings, ForwardedHeadersSettingsValidator>(ForwardedHeadersSettings.SectionPath);
+        services.AddSingleton(new RestartRequiredSection(LimitsOptions.SectionPath, "Kestrel's limits are set when it starts"));
+        services.AddSingleton(new RestartRequiredSection(ForwardedHeadersSettings.SectionPath, "the forwarded-headers middleware is built at start"));
+        services.AddSingleton<IStartupSummaryPart, LimitsSummaryPart>();
         services.AddSingleton(sp => new ProxyConnectionLimit(
             sp.GetRequiredService<IOptions<LimitsOptions>>().Value.MaxConcurrentConnections,
             sp.GetRequiredService<ILogger<ProxyConnectionLimit>>()));

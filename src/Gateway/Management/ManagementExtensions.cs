@@ -11,6 +11,7 @@ internal static class ManagementExtensions
     public static IServiceCollection AddManagement(this IServiceCollection services)
     {
         services.AddGatewayOptions<AdminOptions, AdminOptionsValidator>(AdminOptions.SectionPath);
+        services.AddSingleton<IStartupSummaryPart, AdminSummaryPart>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<MatcherPolicy, ListenerMatcherPolicy>());
         services.AddHealthChecks();
 

@@ -27,6 +27,7 @@ internal static class TelemetryExtensions
     public static IServiceCollection AddGatewayTelemetry(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddGatewayOptions<TelemetryOptions, TelemetryOptionsValidator>(TelemetryOptions.SectionPath);
+        services.AddSingleton(new RestartRequiredSection(TelemetryOptions.SectionPath, "exporters are built at start"));
         services.AddSingleton<ProxyMetrics>();
         services.AddSingleton<DestinationHealthMetrics>();
         services.AddSingleton<ProxyMetricsStep>();

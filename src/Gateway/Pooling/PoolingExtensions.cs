@@ -19,6 +19,7 @@ internal static class PoolingExtensions
         // Replaces YARP's factory; AddReverseProxy has run in AddGatewayConfiguration.
         services.Replace(ServiceDescriptor.Singleton<IForwarderHttpClientFactory>(sp => sp.GetRequiredService<ClusterPoolFactory>()));
         services.AddSingleton<IClusterChangeListener, PoolClusterChangeListener>();
+        services.AddSingleton<IConfigChangePreview, PoolChangePreview>();
         return services;
     }
 

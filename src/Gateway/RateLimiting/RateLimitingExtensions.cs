@@ -14,6 +14,7 @@ internal static class RateLimitingExtensions
         services.AddGatewayOptions<RateLimitingOptions, RateLimitingOptionsValidator>(RateLimitingOptions.SectionPath);
         services.AddSingleton<IGatewayConfigCheck, RouteRateLimiterPolicyCheck>();
         services.AddSingleton<RateLimitPolicies>();
+        services.AddSingleton<IStartupSummaryPart, RateLimitSummaryPart>();
         services.AddSingleton<RateLimitMetrics>();
         services.AddSingleton<RedisRateLimitStore>();
         services.AddHostedService(sp => sp.GetRequiredService<RedisRateLimitStore>());

@@ -11,6 +11,7 @@ internal static class ShutdownExtensions
     public static IServiceCollection AddGracefulShutdown(this IServiceCollection services)
     {
         services.AddGatewayOptions<ShutdownOptions, ShutdownOptionsValidator>(ShutdownOptions.SectionPath);
+        services.AddSingleton<IStartupSummaryPart, ShutdownSummaryPart>();
         services.AddSingleton<DrainState>();
         services.AddSingleton<ShutdownMetrics>();
         services.AddSingleton<ShutdownRequestStep>();

@@ -1,0 +1,63 @@
+// What a reload would do to each cluster's pool, by the rules ClusterPoolFactory applies: YARP asks for a new client
+// only when the cluster changed apart from its destinations, and the factory keeps the pool when the resolved pool
+// settings and YARP's HttpClient block are unchanged.
+using System.Text.Json.Nodes;
+using Gateway.Foundation;
+using Yarp.ReverseProxy.Configuration;
+
+namespace Gateway.Pooling;
+
+internal sealed class PoolChangePreview(ClusterPools pools) : IConfigChangePreview
+{
+    public void Preview(ConfigChangeContext context, JsonObject changes)
+    {
+        var kept = new JsonArray();
+        var rebuilt = new JsonArray();
+        var created = new JsonArray();
+        var retired = new JsonArray();
+        var current = new Dictionary<string, ClusterConfig>(StringComparer.OrdinalIgnoreCase);
+        foreach (var cluster in context.CurrentClusters)
+        {
+            current[cluster.ClusterId] = cluster;
+        }
+
+        foreach (var candidate in context.CandidateClusters)
+        {
+            if (!current.Remove(candidate.ClusterId, out var serving))
+            {
+                created.Add(new JsonObject { ["cluster"] = candidate.ClusterId });
+                continue;
+            }
+
+            var pool = pools.Current(candidate.ClusterId);
+            var entry = new JsonObject { ["cluster"] = candidate.ClusterId, ["openConnections"] = pool?.Stats.ConnectionsOpen ?? 0 };
+            if (pool is null || KeepsPool(serving, candidate, pool.Settings))
+            {
+                kept.Add(entry);
+            }
+            else
+            {
+                entry["reason"] = "pool settings or HttpClient changed";
+                rebuilt.Add(entry);
+            }
+        }
+
+        foreach (var (id, _) in current)
+        {
+            retired.Add(new JsonObject { ["cluster"] = id, ["openConnections"] = pools.Current(id)?.Stats.ConnectionsOpen ?? 0 });
+        }
+
+        changes["pools"] = new JsonObject { ["kept"] = kept, ["rebuilt"] = rebuilt, ["created"] = created, ["retired"] = retired };
+    }
+
+    private static bool KeepsPool(ClusterConfig serving, ClusterConfig candidate, PoolSettings settings)
+    {
+        if ((serving with { Destinations = null }) == (candidate with { Destinations = null }))
+        {
+            return true; // YARP keeps the cluster's client without asking the factory
+        }
+
+        var block = ConnectionPoolOptions.Block.Get(candidate.Metadata);
+        return PoolSettings.Resolve(block.Own, block.Defaults, candidate.HttpClient) == settings && serving.HttpClient == candidate.HttpClient;
+    }
+}
