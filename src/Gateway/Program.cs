@@ -2,7 +2,8 @@ using Gateway;
 using Gateway.Configuration;
 using Gateway.Observability;
 
-var builder = WebApplication.CreateBuilder(args);
+// The content root is the app's own folder, so its appsettings.json (logging defaults) applies wherever it starts from.
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 builder.AddGatewayConfiguration(args);
 builder.AddGatewayLogging();
 builder.Services.AddGatewayFeatures(builder.Configuration);
@@ -24,4 +25,10 @@ catch (IOException ex) when (ex.InnerException is Microsoft.AspNetCore.Connectio
 {
     await Console.Error.WriteLineAsync($"Gateway cannot listen: {ex.Message} (check Kestrel:Endpoints:*:Url)");
     return 3;
+}
+catch (Exception ex) when (ex is InvalidOperationException or System.Security.Cryptography.CryptographicException or IOException or FormatException)
+{
+    // Kestrel's own start-up refusals (the config checks catch the known ones first): one line, not a stack trace.
+    await Console.Error.WriteLineAsync($"Gateway cannot start: {ex.Message}");
+    return 2;
 }

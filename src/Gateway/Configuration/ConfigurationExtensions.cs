@@ -50,6 +50,7 @@ internal static class ConfigurationExtensions
         services.AddHostedService(sp => sp.GetRequiredService<GatewayConfigStore>());
         services.AddGatewayOptions<ConfigurationOptions, ConfigurationOptionsValidator>(ConfigurationOptions.SectionPath);
         services.AddSingleton<IAdminEndpoints, ConfigAdminEndpoints>();
+        services.AddSingleton<IGatewayConfigCheck, KestrelEndpointCheck>();
         return builder;
     }
 

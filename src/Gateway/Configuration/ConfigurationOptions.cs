@@ -9,6 +9,9 @@ internal sealed class ConfigurationOptions
 
     /// <summary>How often the file is re-read even without a file-system event (ConfigMap swaps, network mounts). Default 2 s.</summary>
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Unknown keys under <c>Gateway</c> and in YARP's blocks refuse the config instead of being logged as warnings.</summary>
+    public bool Strict { get; init; }
 }
 
 internal sealed class ConfigurationOptionsValidator : Microsoft.Extensions.Options.IValidateOptions<ConfigurationOptions>

@@ -19,6 +19,7 @@ internal sealed class GatewayConfigStore : IHostedService, IDisposable
     private readonly HashSet<string> _loadBalancingPolicies;
     private readonly IEnumerable<IGatewayConfigCheck> _checks;
     private readonly ExtensionBlock[] _blocks;
+    private readonly OptionsSection[] _optionsSections;
     private readonly GatewayProxyConfigProvider _proxyConfig;
     private readonly ConfigMetrics _metrics;
     private readonly IOptionsMonitor<ConfigurationOptions> _options;
@@ -37,6 +38,7 @@ internal sealed class GatewayConfigStore : IHostedService, IDisposable
         IEnumerable<ILoadBalancingPolicy> loadBalancingPolicies,
         IEnumerable<IGatewayConfigCheck> checks,
         IEnumerable<ExtensionBlock> blocks,
+        IEnumerable<OptionsSection> optionsSections,
         GatewayProxyConfigProvider proxyConfig,
         ConfigMetrics metrics,
         IOptionsMonitor<ConfigurationOptions> options,
@@ -50,6 +52,7 @@ internal sealed class GatewayConfigStore : IHostedService, IDisposable
         _loadBalancingPolicies = new HashSet<string>(loadBalancingPolicies.Select(p => p.Name), StringComparer.OrdinalIgnoreCase);
         _checks = checks;
         _blocks = blocks.ToArray();
+        _optionsSections = optionsSections.ToArray();
         _proxyConfig = proxyConfig;
         _metrics = metrics;
         _options = options;
@@ -68,7 +71,8 @@ internal sealed class GatewayConfigStore : IHostedService, IDisposable
         lock (_reloadLock)
         {
             _lastSeen = _file.Initial;
-            var (snapshot, errors) = Validate(_file.Initial);
+            var (snapshot, errors, unknown) = Validate(_file.Initial);
+            LogUnknownKeys(unknown);
             if (snapshot is null)
             {
                 return errors;
@@ -95,7 +99,8 @@ internal sealed class GatewayConfigStore : IHostedService, IDisposable
                 }
 
                 _lastSeen = content;
-                var (snapshot, errors) = Validate(content);
+                var (snapshot, errors, unknown) = Validate(content);
+                LogUnknownKeys(unknown);
                 if (snapshot is null || content.Data is null)
                 {
                     _metrics.ConfigReload(success: false);
@@ -137,17 +142,35 @@ internal sealed class GatewayConfigStore : IHostedService, IDisposable
     /// <summary>Validates <paramref name="content"/> exactly as a reload would, without applying it (the config fuzz tests use this).</summary>
     internal IReadOnlyList<string> ValidateCandidate(ConfigFileContent content) => Validate(content).Errors;
 
-    private (ProxySnapshot? Snapshot, List<string> Errors) Validate(ConfigFileContent content)
+    /// <summary>As <see cref="ValidateCandidate"/>, also returning the unknown keys (warnings unless strict).</summary>
+    internal (IReadOnlyList<string> Errors, IReadOnlyList<UnknownKey> Unknown) ValidateCandidateWithWarnings(ConfigFileContent content)
+    {
+        var (_, errors, unknown) = Validate(content);
+        return (errors, unknown);
+    }
+
+    private (ProxySnapshot? Snapshot, List<string> Errors, List<UnknownKey> Unknown) Validate(ConfigFileContent content)
     {
         var errors = new List<string>();
         if (content.Data is null)
         {
             errors.Add(content.Error ?? $"{_file.Path}: unreadable");
-            return (null, errors);
+            return (null, errors, []);
         }
 
         var candidate = ConfigurationSnapshot.Build(_root, _file.Provider, content.Data);
-        var snapshot = ProxyConfigReader.Read(candidate, _blocks, errors);
+        var diagnostics = new SchemaDiagnostics(errors);
+        var snapshot = ProxyConfigReader.Read(candidate, _blocks, diagnostics);
+        GatewaySectionKeys.Collect(candidate, _optionsSections, _blocks, diagnostics.Unknown);
+        if (IsStrict(candidate, errors))
+        {
+            foreach (var key in diagnostics.Unknown)
+            {
+                errors.Add($"{key} ({ConfigurationOptions.SectionPath}:Strict is true)");
+            }
+
+            diagnostics.Unknown.Clear();
+        }
 
         foreach (var cluster in snapshot.Clusters)
         {
@@ -172,7 +195,32 @@ internal sealed class GatewayConfigStore : IHostedService, IDisposable
             check.Check(candidate, errors);
         }
 
-        return errors.Count == 0 ? (snapshot, errors) : (null, errors.Distinct(StringComparer.Ordinal).ToList());
+        return errors.Count == 0 ? (snapshot, errors, diagnostics.Unknown) : (null, errors.Distinct(StringComparer.Ordinal).ToList(), diagnostics.Unknown);
+    }
+
+    private static bool IsStrict(IConfiguration candidate, List<string> errors)
+    {
+        var path = $"{ConfigurationOptions.SectionPath}:Strict";
+        if (candidate[path] is not { } value)
+        {
+            return false;
+        }
+
+        if (bool.TryParse(value, out var strict))
+        {
+            return strict;
+        }
+
+        errors.Add(ConfigErrors.Invalid(path, value, "is not true or false"));
+        return false;
+    }
+
+    private void LogUnknownKeys(List<UnknownKey> unknown)
+    {
+        foreach (var key in unknown)
+        {
+            Log.UnknownKey(_logger, _file.Path, key.ToString());
+        }
     }
 
     // YARP validates a cluster after its IProxyConfigFilters ran (they may fill in defaults); so do we.

@@ -16,4 +16,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1005, Level = LogLevel.Error, Message = "Configuration from {Path} applied, but a change listener failed; the new configuration serves")]
     public static partial void ConfigListenerFailed(ILogger logger, string path, Exception exception);
+
+    [LoggerMessage(EventId = 1006, Level = LogLevel.Warning, Message = "Configuration {Path}: {Problem}")]
+    public static partial void UnknownKey(ILogger logger, string path, string problem);
 }

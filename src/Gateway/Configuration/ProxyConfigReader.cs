@@ -1,6 +1,6 @@
-// Reads YARP's own `ReverseProxy` schema with key-path errors.
-// Gap in YARP: its config provider throws on the first bad value without naming the key, and it accepts a
-// cluster with no destinations or a route to a cluster that does not exist; we report every problem at once.
+// Reads YARP's own `ReverseProxy` schema (YarpSchemaReader, YARP's semantics) plus the gateway's blocks inside it.
+// Gap in YARP: it accepts a cluster with no destinations or a route to a cluster that does not exist; we report
+// every problem at once, each with its key path.
 using Gateway.Foundation;
 using Yarp.ReverseProxy.Configuration;
 
@@ -16,9 +16,17 @@ internal static class ProxyConfigReader
     /// Reads routes and clusters, and validates and captures every declared <paramref name="blocks"/> into their
     /// Metadata (see <see cref="ExtensionBlock"/>).
     /// </summary>
-    public static ProxySnapshot Read(IConfiguration config, IReadOnlyList<ExtensionBlock> blocks, ICollection<string> errors)
+    public static ProxySnapshot Read(IConfiguration config, IReadOnlyList<ExtensionBlock> blocks, ICollection<string> errors) =>
+        Read(config, blocks, new SchemaDiagnostics(errors));
+
+    /// <summary>As above, also collecting the keys neither YARP nor a block knows.</summary>
+    public static ProxySnapshot Read(IConfiguration config, IReadOnlyList<ExtensionBlock> blocks, SchemaDiagnostics diagnostics)
     {
+        var errors = diagnostics.Errors;
         var section = config.GetSection(SectionName);
+        UnknownKeys.Collect(section, TopLevelKeys, diagnostics.Unknown);
+        var clusterBlocks = BlockNames(blocks, ExtensionScope.Cluster);
+        var routeBlocks = BlockNames(blocks, ExtensionScope.Route);
         var clusters = new List<ClusterConfig>();
         var clusterIds = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
 
@@ -26,29 +34,26 @@ internal static class ProxyConfigReader
         {
             // Known even when its block has errors, so routes to it do not report a second, misleading problem.
             clusterIds.Add(clusterSection.Key);
-            var cluster = Bind<ClusterConfig>(clusterSection, config, errors);
-            if (cluster is null)
-            {
-                continue;
-            }
-
-            CheckDestinations(clusterSection, cluster, SuppliesDestinations(clusterSection, blocks), errors);
-            var metadata = Capture(ExtensionScope.Cluster, clusterSection, cluster.Metadata, config, blocks, errors);
+            var unknownBefore = diagnostics.Unknown.Count;
+            var cluster = YarpSchemaReader.ReadCluster(clusterSection, clusterBlocks, diagnostics);
+            CheckDestinations(clusterSection, cluster, SuppliesDestinations(clusterSection, blocks), diagnostics, unknownBefore);
+            var metadata = Capture(ExtensionScope.Cluster, clusterSection, cluster.Metadata, config, blocks, diagnostics);
             clusters.Add(cluster with { ClusterId = clusterSection.Key, Metadata = metadata });
         }
 
         var routes = new List<RouteConfig>();
         foreach (var routeSection in section.GetSection("Routes").GetChildren())
         {
-            var route = Bind<RouteConfig>(routeSection, config, errors);
-            if (route is null)
-            {
-                continue;
-            }
+            var route = YarpSchemaReader.ReadRoute(routeSection, routeBlocks, diagnostics);
 
             var clusterPath = ConfigurationPath.Combine(routeSection.Path, "ClusterId");
             if (string.IsNullOrEmpty(route.ClusterId))
             {
+                if (routeSection.GetSection("ClusterId").GetChildren().Any())
+                {
+                    continue; // Reported as a shape error by the schema reader.
+                }
+
                 errors.Add(ConfigErrors.Required(clusterPath, "the id of the cluster this route forwards to"));
             }
             else if (!clusterIds.Contains(route.ClusterId))
@@ -62,25 +67,27 @@ internal static class ProxyConfigReader
                 errors.Add($"{ConfigurationPath.Combine(routeSection.Path, "Match")}: needs a Path or Hosts (use \"{{**catch-all}}\" to match every path)");
             }
 
-            var routeMetadata = Capture(ExtensionScope.Route, routeSection, route.Metadata, config, blocks, errors);
+            var routeMetadata = Capture(ExtensionScope.Route, routeSection, route.Metadata, config, blocks, diagnostics);
             routes.Add(route with { RouteId = routeSection.Key, Metadata = routeMetadata });
         }
 
         return new ProxySnapshot(routes, clusters);
     }
 
-    private static T? Bind<T>(IConfigurationSection section, IConfiguration config, ICollection<string> errors)
-        where T : class, new()
+    private static readonly string[] TopLevelKeys = ["Routes", "Clusters"];
+
+    private static List<string> BlockNames(IReadOnlyList<ExtensionBlock> blocks, ExtensionScope scope)
     {
-        try
+        var names = new List<string>();
+        foreach (var block in blocks)
         {
-            return section.Get<T>() ?? new T();
+            if (block.Scope == scope && block.Name is not null)
+            {
+                names.Add(block.Name);
+            }
         }
-        catch (InvalidOperationException ex)
-        {
-            errors.Add(ConfigErrors.FromBinder(ex, config, section.Path));
-            return null;
-        }
+
+        return names;
     }
 
     /// <summary>The user's Metadata plus one entry per declared block of this scope that is set (or has defaults).</summary>
@@ -90,12 +97,22 @@ internal static class ProxyConfigReader
         IReadOnlyDictionary<string, string>? userMetadata,
         IConfiguration config,
         IReadOnlyList<ExtensionBlock> blocks,
-        ICollection<string> errors)
+        SchemaDiagnostics diagnostics)
     {
         Dictionary<string, string>? metadata = null;
         foreach (var block in blocks)
         {
-            if (block.Scope == scope && block.Capture(owner, config, errors) is { } captured)
+            if (block.Scope != scope)
+            {
+                continue;
+            }
+
+            if (block.Name is not null && owner.GetSection(block.Name) is { } own && own.Exists())
+            {
+                UnknownKeys.CollectForType(own, block.OptionsType, diagnostics.Unknown);
+            }
+
+            if (block.Capture(owner, config, diagnostics.Errors) is { } captured)
             {
                 metadata ??= new Dictionary<string, string>(userMetadata ?? new Dictionary<string, string>(), StringComparer.OrdinalIgnoreCase);
                 metadata[block.MetadataKey] = captured;
@@ -118,14 +135,16 @@ internal static class ProxyConfigReader
         return null;
     }
 
-    private static void CheckDestinations(IConfigurationSection clusterSection, ClusterConfig cluster, string? suppliedBy, ICollection<string> errors)
+    private static void CheckDestinations(
+        IConfigurationSection clusterSection, ClusterConfig cluster, string? suppliedBy, SchemaDiagnostics diagnostics, int unknownFrom)
     {
+        var errors = diagnostics.Errors;
         var destinationsPath = ConfigurationPath.Combine(clusterSection.Path, "Destinations");
         if (cluster.Destinations is null || cluster.Destinations.Count == 0)
         {
             if (suppliedBy is null)
             {
-                errors.Add($"{destinationsPath}: a cluster needs at least one destination");
+                errors.Add($"{destinationsPath}: a cluster needs at least one destination{StrayDestinationsHint(diagnostics, unknownFrom)}");
             }
 
             return;
@@ -144,6 +163,20 @@ internal static class ProxyConfigReader
                 errors.Add(ConfigErrors.Invalid(ConfigurationPath.Combine(destinationsPath, id, "Health"), health, "is not an absolute http:// or https:// URL"));
             }
         }
+    }
+
+    // "Destination" for "Destinations" is the usual cause of an empty cluster; point at the stray key.
+    private static string StrayDestinationsHint(SchemaDiagnostics diagnostics, int unknownFrom)
+    {
+        for (var i = unknownFrom; i < diagnostics.Unknown.Count; i++)
+        {
+            if (diagnostics.Unknown[i].Suggestion == "Destinations")
+            {
+                return $" (found {diagnostics.Unknown[i].Path}: did you mean Destinations?)";
+            }
+        }
+
+        return string.Empty;
     }
 
     private static bool IsHttpUrl(string? value) =>

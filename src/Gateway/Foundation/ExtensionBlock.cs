@@ -51,6 +51,10 @@ internal abstract class ExtensionBlock
     /// <summary>The cluster or route Metadata key that carries the block's content.</summary>
     public string MetadataKey { get; }
 
+    /// <summary>The options type the block binds to (the unknown-key check walks its properties).</summary>
+    [System.Diagnostics.CodeAnalysis.DynamicallyAccessedMembers(System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.PublicProperties)]
+    public abstract Type OptionsType { get; }
+
     /// <summary>Whether <paramref name="owner"/> (a cluster or route section) has this block.</summary>
     public bool IsSetIn(IConfigurationSection owner) => Name is not null && owner.GetSection(Name).Exists();
 
@@ -116,7 +120,7 @@ internal sealed record ExtensionBlockOptions<TOptions>(TOptions? Own, TOptions D
 /// A block bound to <typeparamref name="TOptions"/>. Declare one static instance per block and register it with
 /// <see cref="ExtensionBlockExtensions.AddExtensionBlock"/>; read settings with <see cref="Get"/>.
 /// </summary>
-internal sealed class ExtensionBlock<TOptions>(
+internal sealed class ExtensionBlock<[System.Diagnostics.CodeAnalysis.DynamicallyAccessedMembers(System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.PublicProperties)] TOptions>(
     ExtensionScope scope,
     string? name,
     string? defaultsSectionPath,
@@ -126,6 +130,8 @@ internal sealed class ExtensionBlock<TOptions>(
     where TOptions : class, new()
 {
     private static readonly ExtensionBlockOptions<TOptions> Unset = new(null, new TOptions());
+
+    public override Type OptionsType => typeof(TOptions);
 
     // Keyed by the Metadata string itself: YARP and our config filters copy Metadata dictionaries, not their values, so
     // every request of a cluster config finds its entry, and an entry goes with the last config that held its string.

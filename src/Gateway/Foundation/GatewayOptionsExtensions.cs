@@ -1,5 +1,6 @@
 // Options binding for every capability: bound from a config section, validated at start, and the same validators
 // registered as a check on every candidate config, so a reload with bad values is rejected before it is applied.
+using System.Diagnostics.CodeAnalysis;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Foundation;
@@ -10,14 +11,39 @@ internal static class GatewayOptionsExtensions
     /// Binds options from <paramref name="sectionPath"/>, validates them at start, and registers the same validator
     /// as a check on every candidate config so a reload with bad values is rejected before it is applied.
     /// </summary>
-    public static IServiceCollection AddGatewayOptions<TOptions, TValidator>(this IServiceCollection services, string sectionPath)
+    public static IServiceCollection AddGatewayOptions<
+        [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicProperties)] TOptions, TValidator>(
+        this IServiceCollection services, string sectionPath)
         where TOptions : class, new()
         where TValidator : class, IValidateOptions<TOptions>
     {
-        services.AddOptions<TOptions>().BindConfiguration(sectionPath).ValidateOnStart();
+        // Not BindConfiguration: its binder throws on a bad value wherever the options are first resolved (HostOptions
+        // during Build, Kestrel during start), which crashed the process with a stack trace. A bad value is reported
+        // by the config check below, with its key path, before anything reads the options.
+        services.AddOptions<TOptions>()
+            .Configure<IConfiguration>((options, configuration) => BindQuietly(configuration.GetSection(sectionPath), options))
+            .ValidateOnStart();
+        services.AddSingleton<IOptionsChangeTokenSource<TOptions>>(sp =>
+            new ConfigurationChangeTokenSource<TOptions>(Options.DefaultName, sp.GetRequiredService<IConfiguration>().GetSection(sectionPath)));
         services.AddSingleton<IValidateOptions<TOptions>, TValidator>();
         services.AddSingleton<IGatewayConfigCheck>(sp =>
             new OptionsConfigCheck<TOptions>(sectionPath, sp.GetServices<IValidateOptions<TOptions>>()));
+        services.AddSingleton(new OptionsSection(sectionPath, typeof(TOptions)));
         return services;
+    }
+
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "Options types keep their public properties (DynamicallyAccessedMembers above).")]
+    private static void BindQuietly<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicProperties)] TOptions>(
+        IConfigurationSection section, TOptions options)
+        where TOptions : class
+    {
+        try
+        {
+            section.Bind(options);
+        }
+        catch (InvalidOperationException)
+        {
+            // Reported by OptionsConfigCheck, which refuses the config (exit 2 at start, rejected reload later).
+        }
     }
 }

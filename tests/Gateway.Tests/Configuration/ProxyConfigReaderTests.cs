@@ -65,7 +65,7 @@ public sealed class ProxyConfigReaderTests
 
         var (_, errors) = Read(data);
 
-        Assert.Equal("ReverseProxy:Clusters:c1:HttpRequest:ActivityTimeout: 'ninety' is not a TimeSpan (use \"00:01:30\" for 90 seconds)", Assert.Single(errors));
+        Assert.Equal("ReverseProxy:Clusters:c1:HttpRequest:ActivityTimeout: 'ninety' is not a duration in YARP's form [d.]hh:mm:ss[.fffffff] (e.g. \"00:00:30\" for 30 seconds)", Assert.Single(errors));
     }
 
     [Fact]
