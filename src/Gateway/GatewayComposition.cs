@@ -5,6 +5,7 @@ using Gateway.Affinity;
 using Gateway.Demo;
 using Gateway.DestinationDraining;
 using Gateway.Discovery;
+using Gateway.EdgePolicies;
 using Gateway.ErrorResponses;
 using Gateway.Hardening;
 using Gateway.Management;
@@ -31,6 +32,7 @@ internal static class GatewayComposition
         .AddDiscovery()
         .AddGracefulShutdown()
         .AddRateLimiting()
+        .AddEdgePolicies()
         .AddPassiveHealth()
         .AddRetries()
         .AddUpstreamErrorResponses()

@@ -1,6 +1,7 @@
 // The one place that states the order of both pipelines. Each step comes from its capability's Use* extension.
 using Gateway.Affinity;
 using Gateway.DestinationDraining;
+using Gateway.EdgePolicies;
 using Gateway.ErrorResponses;
 using Gateway.Foundation;
 using Gateway.Hardening;
@@ -20,6 +21,7 @@ internal static class GatewayPipeline
         app.UseHardening();          // 400 for what a proxy must not forward; trusted X-Forwarded-* only
         app.UseGracefulShutdown();   // in-flight count; Connection: close / GOAWAY while draining
         app.UseRouting();
+        app.UseEdgePolicies();       // the route's CorsPolicy (needs the endpoint)
         app.UseRateLimiter();        // the route's RateLimiterPolicy (needs the endpoint)
         app.UseRequestTimeouts();    // the route's Timeout (needs the endpoint)
         app.MapManagementEndpoints();

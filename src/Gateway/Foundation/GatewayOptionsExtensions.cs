@@ -17,17 +17,17 @@ internal static class GatewayOptionsExtensions
         where TOptions : class, new()
         where TValidator : class, IValidateOptions<TOptions>
     {
-        // Not BindConfiguration: its binder throws on a bad value wherever the options are first resolved (HostOptions
-        // during Build, Kestrel during start), which crashed the process with a stack trace. A bad value is reported
-        // by the config check below, with its key path, before anything reads the options.
+        // Not BindConfiguration, and the validator is not an IValidateOptions in DI: either throws wherever the options
+        // are first resolved (HostOptions and Kestrel's options during Build), which crashed the process with a stack
+        // trace. The config check below binds and validates every candidate first, at start (exit 2 with every problem)
+        // and before each reload, so the options only ever bind from a config that passed.
         services.AddOptions<TOptions>()
-            .Configure<IConfiguration>((options, configuration) => BindQuietly(configuration.GetSection(sectionPath), options))
-            .ValidateOnStart();
+            .Configure<IConfiguration>((options, configuration) => BindQuietly(configuration.GetSection(sectionPath), options));
         services.AddSingleton<IOptionsChangeTokenSource<TOptions>>(sp =>
             new ConfigurationChangeTokenSource<TOptions>(Options.DefaultName, sp.GetRequiredService<IConfiguration>().GetSection(sectionPath)));
-        services.AddSingleton<IValidateOptions<TOptions>, TValidator>();
+        services.AddSingleton<TValidator>();
         services.AddSingleton<IGatewayConfigCheck>(sp =>
-            new OptionsConfigCheck<TOptions>(sectionPath, sp.GetServices<IValidateOptions<TOptions>>()));
+            new OptionsConfigCheck<TOptions>(sectionPath, [sp.GetRequiredService<TValidator>()]));
         services.AddSingleton(new OptionsSection(sectionPath, typeof(TOptions)));
         return services;
     }

@@ -62,11 +62,12 @@ public sealed partial class GatewayProcess : IAsyncDisposable
     }
 
     /// <summary>Starts on an existing config path (e.g. a ConfigMap-style symlink).</summary>
-    public static async Task<GatewayProcess> StartWithConfigFileAsync(string directory, string configPath, IDictionary<string, string>? environment, bool waitUntilReady = true)
+    public static async Task<GatewayProcess> StartWithConfigFileAsync(
+        string directory, string configPath, IDictionary<string, string>? environment, bool waitUntilReady = true, string? workingDirectory = null)
     {
         for (var attempt = 0; ; attempt++)
         {
-            var gateway = Launch(directory, configPath, environment);
+            var gateway = Launch(directory, configPath, environment, workingDirectory);
             if (!waitUntilReady)
             {
                 return gateway;
@@ -85,7 +86,7 @@ public sealed partial class GatewayProcess : IAsyncDisposable
         }
     }
 
-    private static GatewayProcess Launch(string directory, string configPath, IDictionary<string, string>? environment)
+    private static GatewayProcess Launch(string directory, string configPath, IDictionary<string, string>? environment, string? workingDirectory)
     {
         var dll = TestPaths.GatewayDll;
         if (!File.Exists(dll))
@@ -100,7 +101,7 @@ public sealed partial class GatewayProcess : IAsyncDisposable
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
-            WorkingDirectory = Path.GetDirectoryName(dll)!,
+            WorkingDirectory = workingDirectory ?? Path.GetDirectoryName(dll)!,
         };
         info.ArgumentList.Add(dll);
         info.ArgumentList.Add("--config");
