@@ -27,13 +27,14 @@ internal sealed class ProxyMetrics
     {
         var meter = meterFactory.Create(GatewayMeter.Name);
         var advice = new InstrumentAdvice<double> { HistogramBucketBoundaries = DurationBuckets };
-        _requests = meter.CreateCounter<long>("gateway.proxy.requests", "{request}", "Proxied requests by route, cluster, destination, status class and method.");
+        _requests = meter.CreateCounter<long>("gateway.proxy.requests", "{request}", "Proxied requests by route, cluster, destination, status class, method and gRPC status.");
         _requestDuration = meter.CreateHistogram("gateway.proxy.request.duration", "s", "Proxied request duration, from the proxy pipeline to the end of the response body.", tags: null, advice);
         _upstreamDuration = meter.CreateHistogram("gateway.proxy.upstream.duration", "s", "Upstream attempt duration, from sending the request upstream to the end of the response body.", tags: null, advice);
         _errors = meter.CreateCounter<long>("gateway.proxy.errors", "{error}", "Proxied requests that failed in the forwarder, by YARP ForwarderError.");
     }
 
-    public void RequestCompleted(string route, string cluster, string? destination, int statusCode, string method, ForwarderError error, TimeSpan elapsed)
+    /// <param name="grpcStatus">A <see cref="GrpcStatusLabel"/> value: one of 18 fixed strings.</param>
+    public void RequestCompleted(string route, string cluster, string? destination, int statusCode, string method, string grpcStatus, ForwarderError error, TimeSpan elapsed)
     {
         var tags = new TagList
         {
@@ -43,7 +44,11 @@ internal sealed class ProxyMetrics
             { "status_class", StatusClass(statusCode) },
             { "method", KnownMethod(method) },
         };
-        _requests.Add(1, tags);
+
+        // The counter only: on the histogram, grpc_status would multiply every bucket series of a gRPC route by its codes.
+        var requestTags = tags;
+        requestTags.Add("grpc_status", grpcStatus);
+        _requests.Add(1, requestTags);
         _requestDuration.Record(elapsed.TotalSeconds, tags);
 
         if (error != ForwarderError.None)

@@ -20,6 +20,7 @@ internal sealed class ProxyMetricsStep(ProxyMetrics metrics) : IRequestStep
             proxy.ProxiedDestination?.DestinationId,
             context.Response.StatusCode,
             context.Request.Method,
+            GrpcStatusLabel.Of(context),
             error,
             Stopwatch.GetElapsedTime(start));
     }

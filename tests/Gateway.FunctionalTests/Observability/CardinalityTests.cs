@@ -40,7 +40,7 @@ public sealed class CardinalityTests(ITestOutputHelper output)
     private static async Task<string> ScrapeShowingAsync(HttpClient management, int proxied)
     {
         var text = string.Empty;
-        var expected = $"gateway_proxy_requests_total{{otel_scope_name=\"Gateway\",cluster=\"backend\",destination=\"upstream\",method=\"GET\",route=\"all\",status_class=\"2xx\"}} {proxied}";
+        var expected = $"gateway_proxy_requests_total{{otel_scope_name=\"Gateway\",cluster=\"backend\",destination=\"upstream\",grpc_status=\"none\",method=\"GET\",route=\"all\",status_class=\"2xx\"}} {proxied}";
         await Wait.UntilAsync(async () => (text = await management.GetStringAsync("/metrics")).Contains(expected, StringComparison.Ordinal),
             TimeSpan.FromSeconds(15), $"a scrape showing {proxied} proxied requests", pollMs: 100);
         return text;

@@ -28,6 +28,14 @@ public sealed class DashboardTests(ITestOutputHelper output)
         await using var catalog = await UpstreamServer.StartAsync("catalog");
         orders.Handler = async context =>
         {
+            if (context.Request.Path.StartsWithSegments("/orders/grpc"))
+            {
+                // A trailers-only gRPC answer (status in the headers), enough for the gRPC panels' grpc_status series.
+                context.Response.ContentType = "application/grpc";
+                context.Response.Headers["grpc-status"] = context.Request.Path.Value!.EndsWith("/missing", StringComparison.Ordinal) ? "5" : "0";
+                return;
+            }
+
             context.Response.StatusCode = context.Request.Path.Value!.Contains("/fail", StringComparison.Ordinal) ? 500 : 200;
             await context.Response.WriteAsync("orders");
         };
@@ -121,6 +129,8 @@ public sealed class DashboardTests(ITestOutputHelper output)
         Assert.Contains("orders/5xx", seen);
         Assert.Contains("catalog/2xx", seen);
         Assert.Contains("broken/5xx", seen);
+        var grpc = Labels(await prometheus.QueryAsync("sum by (route, grpc_status) (gateway_proxy_requests_total{grpc_status!=\"none\"})"), "route", "grpc_status");
+        Assert.Equal(["orders/NOT_FOUND", "orders/OK"], grpc.Order(StringComparer.Ordinal));
         var errors = await prometheus.QueryAsync("sum by (cluster, error) (gateway_proxy_errors_total)");
         Assert.Contains(errors.EnumerateArray(), r => r.GetProperty("metric").GetProperty("cluster").GetString() == "broken" && r.GetProperty("metric").GetProperty("error").GetString() == "Request");
 
@@ -269,7 +279,7 @@ public sealed class DashboardTests(ITestOutputHelper output)
         .Set("Gateway:Redis:Configuration", $"127.0.0.1:{Ports.GetFree()}");
 
     /// <summary>
-    /// 2xx and 5xx on two routes, forwarder errors on a third, requests matching no route, 429s, a discovered cluster, and affinity requests
+    /// 2xx and 5xx on two routes, gRPC-style calls answered OK and NOT_FOUND, forwarder errors on a third, requests matching no route, 429s, a discovered cluster, and affinity requests
     /// without a cookie (new), with the cookie the gateway issued (pinned) and with an unreadable one (redistributed),
     /// until cancelled.
     /// </summary>
@@ -285,6 +295,13 @@ public sealed class DashboardTests(ITestOutputHelper output)
                 foreach (var path in paths)
                 {
                     using var response = await client.GetAsync(path, cancel);
+                }
+
+                foreach (var call in new[] { "/orders/grpc/ok", "/orders/grpc/missing" })
+                {
+                    using var grpcCall = new HttpRequestMessage(HttpMethod.Post, call) { Content = new ByteArrayContent([0, 0, 0, 0, 0]) };
+                    grpcCall.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/grpc");
+                    using var response = await client.SendAsync(grpcCall, cancel);
                 }
 
                 cookie = await SendSessionRequestAsync(client, null, cancel) ?? cookie;

@@ -61,10 +61,10 @@ public sealed class MetricsEndpointTests(ITestOutputHelper output)
         var metrics = await management.GetStringAsync("/metrics");
         output.WriteLine(string.Join('\n', metrics.Split('\n').Where(l => l.StartsWith("gateway_proxy", StringComparison.Ordinal) && !l.Contains("_bucket", StringComparison.Ordinal))));
 
-        Assert.Contains("gateway_proxy_requests_total{otel_scope_name=\"Gateway\",cluster=\"backend\",destination=\"d1\",method=\"GET\",route=\"all\",status_class=\"5xx\"} 1", metrics);
-        Assert.Contains("gateway_proxy_requests_total{otel_scope_name=\"Gateway\",cluster=\"backend\",destination=\"d1\",method=\"OTHER\",route=\"all\",status_class=\"4xx\"} 1", metrics);
-        Assert.Contains("gateway_proxy_requests_total{otel_scope_name=\"Gateway\",cluster=\"down\",destination=\"dead\",method=\"GET\",route=\"down\",status_class=\"5xx\"} 1", metrics);
-        Assert.Contains("gateway_proxy_requests_total{otel_scope_name=\"Gateway\",cluster=\"down\",destination=\"dead\",method=\"POST\",route=\"down\",status_class=\"5xx\"} 1", metrics);
+        Assert.Contains("gateway_proxy_requests_total{otel_scope_name=\"Gateway\",cluster=\"backend\",destination=\"d1\",grpc_status=\"none\",method=\"GET\",route=\"all\",status_class=\"5xx\"} 1", metrics);
+        Assert.Contains("gateway_proxy_requests_total{otel_scope_name=\"Gateway\",cluster=\"backend\",destination=\"d1\",grpc_status=\"none\",method=\"OTHER\",route=\"all\",status_class=\"4xx\"} 1", metrics);
+        Assert.Contains("gateway_proxy_requests_total{otel_scope_name=\"Gateway\",cluster=\"down\",destination=\"dead\",grpc_status=\"none\",method=\"GET\",route=\"down\",status_class=\"5xx\"} 1", metrics);
+        Assert.Contains("gateway_proxy_requests_total{otel_scope_name=\"Gateway\",cluster=\"down\",destination=\"dead\",grpc_status=\"none\",method=\"POST\",route=\"down\",status_class=\"5xx\"} 1", metrics);
         Assert.Contains("gateway_proxy_errors_total{otel_scope_name=\"Gateway\",cluster=\"down\",error=\"Request\",route=\"down\"} 2", metrics);
         Assert.Contains("gateway_proxy_upstream_duration_seconds_count{otel_scope_name=\"Gateway\",cluster=\"backend\",destination=\"d1\"} 2", metrics);
         // Sub-millisecond to 30 s buckets on both histograms.

@@ -57,11 +57,21 @@ public sealed class ProxyMetricsTests
         listener.SetMeasurementEventCallback<double>((i, _, tags, _) => recorded.Add((i.Name, tags.ToArray().ToDictionary(t => t.Key, t => t.Value))));
         listener.Start();
 
-        metrics.RequestCompleted("orders", "orders-cluster", "d1", 200, "GET", ForwarderError.None, TimeSpan.FromMilliseconds(3));
-        metrics.RequestCompleted("orders", "orders-cluster", null, 503, "BREW", ForwarderError.NoAvailableDestinations, TimeSpan.FromMilliseconds(1));
+        metrics.RequestCompleted("orders", "orders-cluster", "d1", 200, "GET", GrpcStatusLabel.None, ForwarderError.None, TimeSpan.FromMilliseconds(3));
+        metrics.RequestCompleted("orders", "orders-cluster", null, 503, "BREW", GrpcStatusLabel.None, ForwarderError.NoAvailableDestinations, TimeSpan.FromMilliseconds(1));
+        metrics.RequestCompleted("grpc", "orders-cluster", "d1", 200, "POST", "NOT_FOUND", ForwarderError.None, TimeSpan.FromMilliseconds(1));
 
-        Assert.Equal(["gateway.proxy.requests", "gateway.proxy.request.duration", "gateway.proxy.requests", "gateway.proxy.request.duration", "gateway.proxy.errors"], recorded.Select(r => r.Instrument));
+        Assert.Equal(
+            ["gateway.proxy.requests", "gateway.proxy.request.duration", "gateway.proxy.requests", "gateway.proxy.request.duration", "gateway.proxy.errors",
+                "gateway.proxy.requests", "gateway.proxy.request.duration"],
+            recorded.Select(r => r.Instrument));
         Assert.Equal("2xx", recorded[0].Tags["status_class"]);
+        Assert.Equal("none", recorded[0].Tags["grpc_status"]);
+        Assert.Equal(["cluster", "destination", "grpc_status", "method", "route", "status_class"], recorded[0].Tags.Keys.Order());
+        // Not on the histogram: it would multiply a gRPC route's bucket series by its status codes.
+        Assert.Equal(["cluster", "destination", "method", "route", "status_class"], recorded[1].Tags.Keys.Order());
+        Assert.Equal("NOT_FOUND", recorded[5].Tags["grpc_status"]);
+        Assert.Equal("2xx", recorded[5].Tags["status_class"]);
         Assert.Equal("none", recorded[2].Tags["destination"]);
         Assert.Equal("OTHER", recorded[2].Tags["method"]);
         Assert.Equal("NoAvailableDestinations", recorded[4].Tags["error"]);
@@ -106,7 +116,7 @@ public sealed class ProxyMetricsTests
 
     private static void Record(ProxyMetrics metrics, string method)
     {
-        metrics.RequestCompleted("orders", "orders", "d1", 502, method, ForwarderError.Request, TimeSpan.FromMilliseconds(2));
+        metrics.RequestCompleted("orders", "orders", "d1", 502, method, "UNAVAILABLE", ForwarderError.Request, TimeSpan.FromMilliseconds(2));
         metrics.UpstreamCompleted("orders", "d1", TimeSpan.FromMilliseconds(1));
     }
 
