@@ -16,6 +16,7 @@ using Gateway.RateLimiting;
 using Gateway.Retries;
 using Gateway.SharedState;
 using Gateway.Shutdown;
+using Gateway.TrafficSplit;
 
 namespace Gateway;
 
@@ -36,5 +37,6 @@ internal static class GatewayComposition
         .AddPassiveHealth()
         .AddRetries()
         .AddUpstreamErrorResponses()
+        .AddTrafficSplit()
         .AddDemoUpstreams();
 }

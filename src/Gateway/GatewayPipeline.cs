@@ -10,6 +10,7 @@ using Gateway.Observability;
 using Gateway.Pooling;
 using Gateway.Retries;
 using Gateway.Shutdown;
+using Gateway.TrafficSplit;
 
 namespace Gateway;
 
@@ -34,6 +35,7 @@ internal static class GatewayPipeline
     {
         proxy.UseProxyMetrics();            // first: sees the final status and the whole duration
         proxy.UseDeclaredBodyLimit();       // 413 before anything is sent upstream
+        proxy.UseTrafficSplit();            // the route's Split picks the cluster, its Mirror copies the request
         proxy.UsePoolTracking();            // a retired pool waits for the requests that picked it
         proxy.UseGatewaySessionAffinity();  // YARP's affinity, then outcome counting
         proxy.UseDrainAwareSelection();     // no new sessions on a draining destination
