@@ -6,6 +6,7 @@ using Gateway.Demo;
 using Gateway.DestinationDraining;
 using Gateway.Discovery;
 using Gateway.ErrorResponses;
+using Gateway.Foundation;
 using Gateway.Hardening;
 using Gateway.Management;
 using Gateway.Observability;
@@ -22,6 +23,7 @@ internal static class GatewayComposition
 {
     public static IServiceCollection AddGatewayFeatures(this IServiceCollection services, IConfiguration configuration) => services
         .AddGatewayTelemetry(configuration)
+        .AddKnownSeries()           // after the telemetry: its seeds run once OpenTelemetry listens (hosted services start in order)
         .AddManagement()
         .AddHardening()
         .AddSharedState()
