@@ -2,7 +2,7 @@
 // outcomes, to treat an unreadable cookie as no cookie, and to give a 503 the gateway's JSON error body.
 // Gaps in YARP: Return503Error answers 503 to a cookie it cannot decrypt (garbage, truncated, forged, or issued with
 // another key ring), so a client could turn its own cookie into an error; here such a request is re-pinned instead.
-// And it answers with an empty body.
+// Its 503 also has an empty body.
 using Gateway.Foundation;
 using Microsoft.AspNetCore.Http.Features;
 using Yarp.ReverseProxy.Model;

@@ -1,4 +1,4 @@
-// The one shape of the gateway's own refusals (400, 413, 429, 502, 503, 504): a small JSON body
+// The one shape of the gateway's own refusals (400, 408, 413, 429, 502, 503, 504): a small JSON body
 // {"error":"<code>", ...} as application/json, the code a fixed snake_case string. It never names a destination, an
 // address or an exception. Every capability that refuses a request writes it here, so clients parse one shape.
 using System.Text;
