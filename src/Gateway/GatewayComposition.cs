@@ -7,6 +7,7 @@ using Gateway.DestinationDraining;
 using Gateway.Discovery;
 using Gateway.EdgePolicies;
 using Gateway.ErrorResponses;
+using Gateway.Foundation;
 using Gateway.Hardening;
 using Gateway.Management;
 using Gateway.Observability;
@@ -24,6 +25,7 @@ internal static class GatewayComposition
 {
     public static IServiceCollection AddGatewayFeatures(this IServiceCollection services, IConfiguration configuration) => services
         .AddGatewayTelemetry(configuration)
+        .AddKnownSeries()           // after the telemetry: its seeds run once OpenTelemetry listens (hosted services start in order)
         .AddManagement()
         .AddHardening()
         .AddSharedState()

@@ -1,7 +1,9 @@
 // Decorates each of YARP's affinity failure policies (Redistribute, Return503Error, and any the user adds) to count
-// outcomes and to treat an unreadable cookie as no cookie.
-// Gap in YARP: Return503Error answers 503 to a cookie it cannot decrypt (garbage, truncated, forged, or issued with
+// outcomes, to treat an unreadable cookie as no cookie, and to give a 503 the gateway's JSON error body.
+// Gaps in YARP: Return503Error answers 503 to a cookie it cannot decrypt (garbage, truncated, forged, or issued with
 // another key ring), so a client could turn its own cookie into an error; here such a request is re-pinned instead.
+// Its 503 also has an empty body.
+using Gateway.Foundation;
 using Microsoft.AspNetCore.Http.Features;
 using Yarp.ReverseProxy.Model;
 using Yarp.ReverseProxy.SessionAffinity;
@@ -12,6 +14,7 @@ internal sealed class ObservedAffinityFailurePolicy(IAffinityFailurePolicy inner
     : IAffinityFailurePolicy
 {
     private static readonly Task<bool> Continue = Task.FromResult(true);
+    private static readonly byte[] PinnedDestinationUnavailable = ErrorBody.Create("affinity_destination_unavailable");
 
     public string Name => inner.Name;
 
@@ -27,19 +30,25 @@ internal sealed class ObservedAffinityFailurePolicy(IAffinityFailurePolicy inner
         }
 
         var handled = inner.Handle(context, cluster, affinityStatus);
-        if (handled.IsCompletedSuccessfully)
+        if (handled.IsCompletedSuccessfully && handled.Result)
         {
-            Record(cluster.ClusterId, handled.Result);
+            Record(cluster.ClusterId, keepProcessing: true);
             return handled;
         }
 
-        return AwaitAndRecord(handled, cluster.ClusterId);
+        return AwaitAndRecord(handled, context, cluster.ClusterId);
     }
 
-    private async Task<bool> AwaitAndRecord(Task<bool> handled, string clusterId)
+    private async Task<bool> AwaitAndRecord(Task<bool> handled, HttpContext context, string clusterId)
     {
         var keepProcessing = await handled;
         Record(clusterId, keepProcessing);
+        if (!keepProcessing && context.Response.StatusCode == StatusCodes.Status503ServiceUnavailable)
+        {
+            // The policy stopped the pipeline with a bare status (YARP's Return503Error): nothing else writes a body.
+            await ErrorBody.WriteAsync(context.Response, StatusCodes.Status503ServiceUnavailable, PinnedDestinationUnavailable);
+        }
+
         return keepProcessing;
     }
 

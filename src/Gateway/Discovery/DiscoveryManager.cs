@@ -42,6 +42,9 @@ internal sealed class DiscoveryManager(ClusterPools pools, TimeProvider time, IL
 
     public bool TryGet(string clusterId, out ClusterDiscovery discovery) => _clusters.TryGetValue(clusterId, out discovery!);
 
+    public bool Supplies(string clusterId, string destinationId) =>
+        _clusters.TryGetValue(clusterId, out var discovery) && discovery.Current.Destinations.ContainsKey(destinationId);
+
     public IReadOnlyCollection<(string ClusterId, string DestinationId)> Draining
     {
         get

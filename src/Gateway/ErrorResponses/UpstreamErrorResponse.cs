@@ -1,5 +1,5 @@
 // Gap in YARP: on an upstream failure it sets a status and sends an empty body. Clients get a stable, small JSON
-// error instead; it never names the destination, its address or the exception.
+// error instead (ErrorBody's shape); it never names the destination, its address or the exception.
 using Gateway.Foundation;
 using Yarp.ReverseProxy.Forwarder;
 
@@ -7,9 +7,9 @@ namespace Gateway.ErrorResponses;
 
 internal static class UpstreamErrorResponse
 {
-    private static readonly byte[] Timeout = """{"error":"upstream_timeout"}"""u8.ToArray();
-    private static readonly byte[] Unavailable = """{"error":"upstream_unavailable"}"""u8.ToArray();
-    private static readonly byte[] NoDestination = """{"error":"no_healthy_upstream"}"""u8.ToArray();
+    private static readonly byte[] Timeout = ErrorBody.Create("upstream_timeout");
+    private static readonly byte[] Unavailable = ErrorBody.Create("upstream_unavailable");
+    private static readonly byte[] NoDestination = ErrorBody.Create("no_healthy_upstream");
 
     public static Task WriteAsync(HttpContext context)
     {
@@ -19,28 +19,37 @@ internal static class UpstreamErrorResponse
             return Task.CompletedTask;
         }
 
-        byte[] body;
         if (error.Error == ForwarderError.RequestTimedOut || UpstreamErrors.IsRouteTimeout(context, error))
         {
-            response.StatusCode = StatusCodes.Status504GatewayTimeout;
-            body = Timeout;
-        }
-        else if (error.Error == ForwarderError.NoAvailableDestinations)
-        {
-            body = NoDestination;
-        }
-        else if (response.StatusCode == StatusCodes.Status502BadGateway)
-        {
-            body = Unavailable;
-        }
-        else
-        {
-            // Client-side errors (the client left, sent a bad body): nobody to tell, or YARP's status says it.
-            return Task.CompletedTask;
+            return ErrorBody.WriteAsync(response, StatusCodes.Status504GatewayTimeout, Timeout);
         }
 
-        response.ContentType = "application/json";
-        response.ContentLength = body.Length;
-        return response.Body.WriteAsync(body, 0, body.Length);
+        if (error.Error == ForwarderError.NoAvailableDestinations)
+        {
+            return ErrorBody.WriteAsync(response, response.StatusCode, NoDestination);
+        }
+
+        if (response.StatusCode == StatusCodes.Status502BadGateway)
+        {
+            return ErrorBody.WriteAsync(response, response.StatusCode, Unavailable);
+        }
+
+        if (UpstreamErrors.RejectedRequestBody(error) is { } rejected)
+        {
+            // Kestrel refused the body mid-stream (e.g. a chunked body over MaxRequestBodySize, which no declared length
+            // announced): the upstream got a cut-off request, and nothing after it on this connection can be trusted.
+            response.Headers.Connection = "close";
+            return ErrorBody.WriteAsync(response, rejected.StatusCode, ForRejectedBody(rejected.StatusCode));
+        }
+
+        // Other client-side errors (the client left, its connection broke): nobody to tell.
+        return Task.CompletedTask;
     }
+
+    internal static byte[] ForRejectedBody(int statusCode) => statusCode switch
+    {
+        StatusCodes.Status413PayloadTooLarge => ErrorBody.BodyTooLarge,
+        StatusCodes.Status408RequestTimeout => ErrorBody.RequestTimeout,
+        _ => ErrorBody.BadRequest,
+    };
 }

@@ -10,6 +10,12 @@ internal interface IDestinationSource
     /// <summary>The destinations to add to <paramref name="cluster"/>, by destination id, or null when this source has none for it.</summary>
     IReadOnlyDictionary<string, DestinationConfig>? GetDestinations(ClusterConfig cluster);
 
+    /// <summary>
+    /// Whether <paramref name="destinationId"/> is in the set this source supplies to <paramref name="clusterId"/>.
+    /// Only reads (<see cref="GetDestinations"/> may start or restart serving a cluster).
+    /// </summary>
+    bool Supplies(string clusterId, string destinationId);
+
     /// <summary>After each applied config, with all of its clusters: a source stops serving clusters no longer there.</summary>
     void ClustersApplied(IReadOnlyList<ClusterConfig> clusters);
 

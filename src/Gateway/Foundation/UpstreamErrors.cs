@@ -1,5 +1,6 @@
 // Classifies YARP's IForwarderErrorFeature for retries, ejection and the client-facing error body.
 using System.Net.Http;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Timeouts;
 using Yarp.ReverseProxy.Forwarder;
 
@@ -46,5 +47,42 @@ internal static class UpstreamErrors
         }
 
         return false;
+    }
+
+    /// <summary>
+    /// Kestrel's refusal of the request body while YARP was streaming it upstream (over MaxRequestBodySize, a malformed
+    /// chunk, slower than MinRequestBodyDataRate), or null. YARP reports it as RequestBodyClient and takes its status
+    /// from this exception; the client is still there to be told why.
+    /// </summary>
+    public static BadHttpRequestException? RejectedRequestBody(IForwarderErrorFeature error) =>
+        error.Error == ForwarderError.RequestBodyClient ? FindBadRequest(error.Exception, depth: 0) : null;
+
+    // YARP wraps it: an AggregateException of the copy's failure and HttpClient's, each with the exception inside.
+    private static BadHttpRequestException? FindBadRequest(Exception? exception, int depth)
+    {
+        if (exception is null || depth > 8)
+        {
+            return null;
+        }
+
+        if (exception is BadHttpRequestException found)
+        {
+            return found;
+        }
+
+        if (exception is AggregateException aggregate)
+        {
+            foreach (var inner in aggregate.InnerExceptions)
+            {
+                if (FindBadRequest(inner, depth + 1) is { } nested)
+                {
+                    return nested;
+                }
+            }
+
+            return null;
+        }
+
+        return FindBadRequest(exception.InnerException, depth + 1);
     }
 }

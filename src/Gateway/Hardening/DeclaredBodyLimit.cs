@@ -13,9 +13,9 @@ internal sealed class DeclaredBodyLimit : IRequestStep
     {
         if (context.Request.ContentLength is { } length && length > 0 && length > Limit(context))
         {
-            context.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
+            // The unread body stays on the connection: close it after the answer.
             context.Response.Headers.Connection = "close";
-            return Task.CompletedTask;
+            return ErrorBody.WriteAsync(context.Response, StatusCodes.Status413PayloadTooLarge, ErrorBody.BodyTooLarge);
         }
 
         return next(context);

@@ -46,10 +46,9 @@ internal sealed class RequestGuard(ILogger<RequestGuard> logger) : IRequestStep
     private static Task Reject(HttpContext context, ILogger logger, string reason)
     {
         Log.RequestRejected(logger, reason);
-        context.Response.StatusCode = StatusCodes.Status400BadRequest;
 
         // Nothing after this request on the connection can be trusted to start where the client says it does.
         context.Response.Headers.Connection = "close";
-        return Task.CompletedTask;
+        return ErrorBody.WriteAsync(context.Response, StatusCodes.Status400BadRequest, ErrorBody.BadRequest);
     }
 }

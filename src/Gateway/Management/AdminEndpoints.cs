@@ -52,7 +52,7 @@ internal static class AdminEndpoints
                 ["pool"] = new
                 {
                     generation = current?.Generation,
-                    settings = current?.Settings,
+                    settings = current?.Settings.ToAdminJson(),
                     inFlight = current?.InFlight ?? 0,
                     connectionsOpened = stats.ConnectionsOpened,
                     connectionsOpen = stats.ConnectionsOpen,

@@ -1,3 +1,4 @@
+using Gateway.Foundation;
 using Yarp.ReverseProxy.Configuration;
 
 namespace Gateway.Pooling;
@@ -26,4 +27,21 @@ internal sealed record PoolSettings(
         cluster?.KeepAlivePingTimeout ?? defaults.KeepAlivePingTimeout ?? TimeSpan.FromSeconds(20),
         cluster?.ResponseDrainTimeout ?? defaults.ResponseDrainTimeout ?? TimeSpan.FromSeconds(2),
         cluster?.MaxResponseHeadersLength ?? defaults.MaxResponseHeadersLength ?? 64);
+
+    /// <summary>
+    /// The settings as <c>GET /admin/clusters</c> shows them: null where a setting is unlimited or off
+    /// (MaxConnectionsPerServer, KeepAlivePingDelay by default), not the sentinel SocketsHttpHandler takes for it.
+    /// </summary>
+    public object ToAdminJson() => new
+    {
+        maxConnectionsPerServer = AdminJson.Limit(MaxConnectionsPerServer),
+        idleTimeout = AdminJson.Duration(IdleTimeout),
+        lifetime = AdminJson.Duration(Lifetime),
+        connectTimeout = AdminJson.Duration(ConnectTimeout),
+        enableMultipleHttp2Connections = EnableMultipleHttp2Connections,
+        keepAlivePingDelay = AdminJson.Duration(KeepAlivePingDelay),
+        keepAlivePingTimeout = AdminJson.Duration(KeepAlivePingTimeout),
+        responseDrainTimeout = AdminJson.Duration(ResponseDrainTimeout),
+        maxResponseHeadersLength = MaxResponseHeadersLength,
+    };
 }

@@ -1,9 +1,11 @@
-// A named policy as ASP.NET Core's rate-limiting middleware sees it: picks the partition for a request and writes the 429.
+// A named policy as ASP.NET Core's rate-limiting middleware sees it: picks the partition for a request and writes the
+// 429 (ErrorBody's shape, with the policy and the seconds to wait).
 using System.Globalization;
 using System.Net;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Threading.RateLimiting;
+using Gateway.Foundation;
 using Microsoft.AspNetCore.RateLimiting;
 using Yarp.ReverseProxy.Model;
 
@@ -95,14 +97,11 @@ internal sealed class GatewayRateLimiterPolicy : IRateLimiterPolicy<PartitionKey
         _metrics.Rejected(RouteId(httpContext), _name);
         var response = httpContext.Response;
         var secondsText = seconds.ToString(CultureInfo.InvariantCulture);
-        response.StatusCode = StatusCodes.Status429TooManyRequests;
         response.Headers.RetryAfter = secondsText;
-        response.ContentType = "application/json";
         var body = new byte[_bodyPrefix.Length + secondsText.Length + 1];
         _bodyPrefix.CopyTo(body, 0);
         System.Text.Encoding.ASCII.GetBytes(secondsText, 0, secondsText.Length, body, _bodyPrefix.Length);
         body[^1] = (byte)'}';
-        response.ContentLength = body.Length;
-        await response.Body.WriteAsync(body, cancellationToken).ConfigureAwait(false);
+        await ErrorBody.WriteAsync(response, StatusCodes.Status429TooManyRequests, body, cancellationToken).ConfigureAwait(false);
     }
 }

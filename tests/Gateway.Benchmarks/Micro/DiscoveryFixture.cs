@@ -198,6 +198,9 @@ internal sealed class BenchDestinationSource : IDestinationSource, IDestinationD
     public IReadOnlyDictionary<string, DestinationConfig>? GetDestinations(ClusterConfig cluster) =>
         string.Equals(cluster.ClusterId, OrdersService.Cluster, StringComparison.OrdinalIgnoreCase) ? Current.Destinations : null;
 
+    public bool Supplies(string clusterId, string destinationId) =>
+        string.Equals(clusterId, OrdersService.Cluster, StringComparison.OrdinalIgnoreCase) && Current.Destinations.ContainsKey(destinationId);
+
     public void ClustersApplied(IReadOnlyList<ClusterConfig> clusters)
     {
     }

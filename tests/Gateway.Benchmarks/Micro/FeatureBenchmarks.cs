@@ -74,6 +74,7 @@ public class FeatureBenchmarks
         services.AddSingleton<ProxyMetricsStep>();
         services.AddSingleton<UpstreamMetricsStep>();
         services.AddSingleton<DestinationDrain>();
+        services.AddSingleton<KnownSeries>();
         services.AddSingleton<AffinityMetrics>();
         services.AddSingleton<AffinityOutcomeStep>();
         services.AddSingleton<DrainAwareSelection>();

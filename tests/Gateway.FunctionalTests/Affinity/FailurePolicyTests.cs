@@ -47,6 +47,16 @@ public sealed class FailurePolicyTests(ITestOutputHelper output)
             Assert.Null(response.SetCookieValue);
         }
 
+        // With the gateway's JSON error body, as every refusal of the gateway's own (YARP's policy sends none).
+        using (var request = new HttpRequestMessage(HttpMethod.Get, "/"))
+        {
+            request.Headers.TryAddWithoutValidation("Cookie", $"{AffinityKit.CookieName}={sessions[0]}");
+            using var refused = await client.SendAsync(request);
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+            Assert.Equal("application/json", refused.Content.Headers.ContentType?.MediaType);
+            Assert.Equal("""{"error":"affinity_destination_unavailable"}""", await refused.Content.ReadAsStringAsync());
+        }
+
         // Requests without affinity are still served by the live destinations.
         var fresh = await AffinityKit.SendAsync(client, null);
         Assert.Equal(HttpStatusCode.OK, fresh.Status);

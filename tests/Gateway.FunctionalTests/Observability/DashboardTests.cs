@@ -64,7 +64,7 @@ public sealed class DashboardTests(ITestOutputHelper output)
                 [$"127.0.0.1:{gateway.ManagementPort}", $"127.0.0.1:{noRedis.ManagementPort}"], [RulesPath]);
             await Wait.UntilAsync(async () => (await prometheus.TargetHealthAsync()).All(h => h == "up"), TimeSpan.FromSeconds(60), "the gateway scrape targets to be up");
 
-            // One valid reload, so gateway_config_reloads_total exists.
+            // One valid reload, so gateway_config_reloads_total{result="success"} moves.
             config.Set("ReverseProxy:Routes:catalog:Order", 10);
             await gateway.WriteConfigAsync(config.ToJson());
             await gateway.WaitForLogAsync("Configuration reloaded", TimeSpan.FromSeconds(30));
@@ -122,7 +122,8 @@ public sealed class DashboardTests(ITestOutputHelper output)
         }
 
         output.WriteLine($"{queries.Count} dashboard queries returned data");
-        // Spot-check that the data is the traffic we sent, not just any series.
+        // Spot-check that the data is the traffic we sent, not just any series (counters with known labels exist at 0
+        // from start, hence "> 0").
         var byStatus = await prometheus.QueryAsync("sum by (route, status_class) (gateway_proxy_requests_total)");
         var seen = byStatus.EnumerateArray().Select(r => $"{r.GetProperty("metric").GetProperty("route").GetString()}/{r.GetProperty("metric").GetProperty("status_class").GetString()}").ToHashSet();
         Assert.Contains("orders/2xx", seen);
@@ -134,7 +135,7 @@ public sealed class DashboardTests(ITestOutputHelper output)
         var errors = await prometheus.QueryAsync("sum by (cluster, error) (gateway_proxy_errors_total)");
         Assert.Contains(errors.EnumerateArray(), r => r.GetProperty("metric").GetProperty("cluster").GetString() == "broken" && r.GetProperty("metric").GetProperty("error").GetString() == "Request");
 
-        var outcomes = Labels(await prometheus.QueryAsync("sum by (cluster, outcome) (gateway_affinity_outcomes_total)"), "cluster", "outcome");
+        var outcomes = Labels(await prometheus.QueryAsync("sum by (cluster, outcome) (gateway_affinity_outcomes_total) > 0"), "cluster", "outcome");
         Assert.Contains("sessions/new", outcomes);
         Assert.Contains("sessions/pinned", outcomes);
         Assert.Contains("sessions/redistributed", outcomes);
@@ -147,8 +148,8 @@ public sealed class DashboardTests(ITestOutputHelper output)
         Assert.Equal(["sessions/sessions-2"], draining);
         var discovered = Labels(await prometheus.QueryAsync("max by (cluster, condition) (gateway_discovery_endpoints) > 0"), "cluster", "condition");
         Assert.Equal(["inventory/ready"], discovered);
-        Assert.Contains("limited/tiny", Labels(await prometheus.QueryAsync("sum by (route, policy) (gateway_ratelimit_rejections_total)"), "route", "policy"));
-        Assert.Contains("shared/local", Labels(await prometheus.QueryAsync("sum by (policy, mode) (gateway_ratelimit_fallbacks_total)"), "policy", "mode"));
+        Assert.Contains("limited/tiny", Labels(await prometheus.QueryAsync("sum by (route, policy) (gateway_ratelimit_rejections_total) > 0"), "route", "policy"));
+        Assert.Contains("shared/local", Labels(await prometheus.QueryAsync("sum by (policy, mode) (gateway_ratelimit_fallbacks_total) > 0"), "policy", "mode"));
     }
 
     private static HashSet<string> Labels(JsonElement result, string first, string second) =>

@@ -174,6 +174,32 @@ public sealed class ConnectionPoolTests(ITestOutputHelper output)
         Assert.Contains($"gateway_pool_requests_total{{otel_scope_name=\"Gateway\",cluster=\"backend\"}} 600", metrics);
     }
 
+    [Fact]
+    public async Task AdminApi_ShowsUnlimitedAndOffPoolSettingsAsNull()
+    {
+        await using var upstream = await UpstreamServer.StartAsync("up");
+        var config = GatewayConfig.SingleCluster(upstream)
+            .Set("ReverseProxy:Routes:tuned", JsonNode.Parse("""{ "ClusterId": "tuned", "Match": { "Path": "/tuned/{**rest}" } }"""))
+            .Set("ReverseProxy:Clusters:tuned", JsonNode.Parse($$"""
+                { "ConnectionPool": { "MaxConnectionsPerServer": 16, "KeepAlivePingDelay": "00:00:30" }, "Destinations": { "d1": { "Address": "{{upstream.Url}}" } } }
+                """));
+        await using var gateway = await GatewayProcess.StartAsync(config.ToJson(), AdminEnv);
+
+        using var admin = gateway.CreateManagementClient(AdminToken);
+        var text = await admin.GetStringAsync("/admin/clusters");
+        using var doc = JsonDocument.Parse(text);
+        var settings = doc.RootElement.GetProperty("clusters").EnumerateArray()
+            .ToDictionary(c => c.GetProperty("id").GetString()!, c => c.GetProperty("pool").GetProperty("settings").Clone());
+
+        // Built-in: no cap, no HTTP/2 pings. Not int.MaxValue and not Timeout.InfiniteTimeSpan's "-00:00:00.0010000".
+        Assert.Equal(JsonValueKind.Null, settings["backend"].GetProperty("maxConnectionsPerServer").ValueKind);
+        Assert.Equal(JsonValueKind.Null, settings["backend"].GetProperty("keepAlivePingDelay").ValueKind);
+        Assert.Equal(16, settings["tuned"].GetProperty("maxConnectionsPerServer").GetInt32());
+        Assert.Equal("00:00:30", settings["tuned"].GetProperty("keepAlivePingDelay").GetString());
+        Assert.DoesNotContain("-00:00:00.001", text, StringComparison.Ordinal);
+        Assert.DoesNotContain(int.MaxValue.ToString(System.Globalization.CultureInfo.InvariantCulture), text, StringComparison.Ordinal);
+    }
+
     /// <summary>Sends <paramref name="totalRequests"/> GETs from <paramref name="clients"/> concurrent keep-alive clients.</summary>
     internal static Task<int> LoadAsync(GatewayProcess gateway, int clients, int totalRequests)
     {

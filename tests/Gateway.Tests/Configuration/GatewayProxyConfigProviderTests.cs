@@ -68,6 +68,9 @@ public sealed class GatewayProxyConfigProviderTests
         public IReadOnlyDictionary<string, DestinationConfig>? GetDestinations(ClusterConfig cluster) =>
             _sets.GetValueOrDefault(cluster.ClusterId);
 
+        public bool Supplies(string clusterId, string destinationId) =>
+            _sets.TryGetValue(clusterId, out var set) && set.ContainsKey(destinationId);
+
         public void ClustersApplied(IReadOnlyList<ClusterConfig> clusters) => Applied.AddRange(clusters.Select(c => c.ClusterId));
     }
 }

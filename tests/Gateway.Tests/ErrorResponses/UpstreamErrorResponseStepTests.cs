@@ -1,3 +1,4 @@
+using System.Net.Http;
 using System.Text;
 using Gateway.ErrorResponses;
 using Microsoft.AspNetCore.Http;
@@ -58,13 +59,32 @@ public sealed class UpstreamErrorResponseStepTests
         Assert.Equal(string.Empty, Body(context));
     }
 
+    [Theory]
+    [InlineData(413, """{"error":"body_too_large"}""")]
+    [InlineData(408, """{"error":"request_timeout"}""")]
+    [InlineData(400, """{"error":"bad_request"}""")]
+    public async Task ABodyKestrelRefusedMidStream_GetsTheJsonBodyOfKestrelsStatus_AndClosesTheConnection(int status, string body)
+    {
+        var context = NewContext();
+        // As YARP reports it: the copy's failure and HttpClient's, both carrying Kestrel's exception.
+        var kestrel = new BadHttpRequestException("refused", status);
+        var reported = new AggregateException(kestrel, new HttpRequestException("copy failed", new IOException("read failed", kestrel)));
+
+        await _step.InvokeAsync(context, c => Fail(c, ForwarderError.RequestBodyClient, status, reported));
+
+        Assert.Equal(status, context.Response.StatusCode);
+        Assert.Equal("application/json", context.Response.ContentType);
+        Assert.Equal(body, Body(context));
+        Assert.Equal("close", context.Response.Headers.Connection.ToString());
+    }
+
     private static DefaultHttpContext NewContext() => new() { Response = { Body = new MemoryStream() } };
 
-    private static async Task Fail(HttpContext context, ForwarderError error, int status)
+    private static async Task Fail(HttpContext context, ForwarderError error, int status, Exception? exception = null)
     {
         await Task.Yield();
         context.Response.StatusCode = status;
-        context.Features.Set<IForwarderErrorFeature>(new ErrorFeature(error, null));
+        context.Features.Set<IForwarderErrorFeature>(new ErrorFeature(error, exception));
     }
 
     private static string Body(HttpContext context) => Encoding.UTF8.GetString(((MemoryStream)context.Response.Body).ToArray());

@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Sockets;
+using Gateway.Foundation;
 using Gateway.PassiveHealth;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
@@ -96,7 +97,7 @@ public sealed class ConnectFailureEjectionTests
 
         var updater = new RecordingUpdater();
         var meters = new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<IMeterFactory>();
-        var policy = new ConsecutiveFailuresPolicy(updater, new NoopDestinationsUpdater(), new PassiveHealthMetrics(meters), new ManualTime(), NullLogger<ConsecutiveFailuresPolicy>.Instance);
+        var policy = new ConsecutiveFailuresPolicy(updater, new NoopDestinationsUpdater(), new PassiveHealthMetrics(meters, new KnownSeries(new ServiceCollection().BuildServiceProvider())), new ManualTime(), NullLogger<ConsecutiveFailuresPolicy>.Instance);
         var ejection = new ConnectFailureEjection(policy);
         ejection.OnClusterAdded(cluster);
         return (ejection, updater, policy, cluster);

@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using Gateway.Foundation;
 using Gateway.PassiveHealth;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
@@ -80,7 +81,7 @@ public sealed class ConsecutiveFailuresPolicyTests
         var updater = new RecordingUpdater();
         var time = new ManualTime();
         var meters = new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<IMeterFactory>();
-        var policy = new ConsecutiveFailuresPolicy(updater, new NoopDestinationsUpdater(), new PassiveHealthMetrics(meters), time, NullLogger<ConsecutiveFailuresPolicy>.Instance);
+        var policy = new ConsecutiveFailuresPolicy(updater, new NoopDestinationsUpdater(), new PassiveHealthMetrics(meters, new KnownSeries(new ServiceCollection().BuildServiceProvider())), time, NullLogger<ConsecutiveFailuresPolicy>.Instance);
         return (policy, updater, time, cluster, destination);
     }
 

@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using Gateway.Foundation;
 using Gateway.Retries;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -145,7 +146,7 @@ public sealed class SafeRetryStepTests
             _route = new RouteModel(new RouteConfig { RouteId = "r", ClusterId = "c" }, _cluster, HttpTransformer.Default);
 
             var meters = new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<IMeterFactory>();
-            _step = new SafeRetryStep(new RetryMetrics(meters), NullLogger<SafeRetryStep>.Instance);
+            _step = new SafeRetryStep(new RetryMetrics(meters, new KnownSeries(new ServiceCollection().BuildServiceProvider())), NullLogger<SafeRetryStep>.Instance);
             _listener.InstrumentPublished = (instrument, listener) =>
             {
                 if (instrument.Name == "gateway.retries" && ReferenceEquals(instrument.Meter.Scope, meters))
