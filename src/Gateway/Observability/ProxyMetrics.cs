@@ -23,7 +23,14 @@ internal sealed class ProxyMetrics
     private readonly Histogram<double> _upstreamDuration;
     private readonly Counter<long> _errors;
 
-    public ProxyMetrics(IMeterFactory meterFactory)
+    // The errors that mean the upstream side failed; client-side kinds (ResponseBodyClient, ...) are counted when they occur.
+    private static readonly ForwarderError[] SeededErrors =
+    [
+        ForwarderError.Request, ForwarderError.RequestTimedOut, ForwarderError.NoAvailableDestinations,
+        ForwarderError.RequestBodyDestination, ForwarderError.ResponseBodyDestination, ForwarderError.ResponseHeaders,
+    ];
+
+    public ProxyMetrics(IMeterFactory meterFactory, KnownSeries? knownSeries = null)
     {
         var meter = meterFactory.Create(GatewayMeter.Name);
         var advice = new InstrumentAdvice<double> { HistogramBucketBoundaries = DurationBuckets };
@@ -31,6 +38,24 @@ internal sealed class ProxyMetrics
         _requestDuration = meter.CreateHistogram("gateway.proxy.request.duration", "s", "Proxied request duration, from the proxy pipeline to the end of the response body.", tags: null, advice);
         _upstreamDuration = meter.CreateHistogram("gateway.proxy.upstream.duration", "s", "Upstream attempt duration, from sending the request upstream to the end of the response body.", tags: null, advice);
         _errors = meter.CreateCounter<long>("gateway.proxy.errors", "{error}", "Proxied requests that failed in the forwarder, by YARP ForwarderError.");
+        knownSeries?.Add(Seed);
+    }
+
+    /// <summary>Every route's upstream-side error kinds at 0, so an error-rate alert sees the first one.</summary>
+    private void Seed(Yarp.ReverseProxy.IProxyStateLookup state)
+    {
+        foreach (var route in state.GetRoutes())
+        {
+            if (route.Cluster?.ClusterId is not { } cluster)
+            {
+                continue;
+            }
+
+            foreach (var error in SeededErrors)
+            {
+                _errors.Add(0, new TagList { { "route", route.Config.RouteId }, { "cluster", cluster }, { "error", ErrorName(error) } });
+            }
+        }
     }
 
     /// <param name="grpcStatus">A <see cref="GrpcStatusLabel"/> value: one of 18 fixed strings.</param>

@@ -63,10 +63,13 @@ internal static class Report
         var off = Find(running, "gateway-metrics-off");
         var limited = Find(running, "gateway-ratelimit");
         var naive = Find(running, "naive");
+        var split = Find(running, "gateway-split");
         sb.AppendLine("Targets (issue 11):");
         Check(sb, "gateway-minimal req/s >= nginx", min, nginx, (a, b) => Rps(a) / Rps(b), r => r >= 1.0, "x nginx");
         Check(sb, "gateway-minimal CPU/request <= 1.5x nginx", min, nginx, (a, b) => Cpu(a) / Cpu(b), r => r <= 1.5, "x nginx");
         Check(sb, "gateway-full req/s >= 0.9x gateway-minimal", full, min, (a, b) => Rps(a) / Rps(b), r => r >= 0.9, "x minimal");
+        Check(sb, "gateway-split req/s >= 0.9x gateway-minimal (issue 22)", split, min, (a, b) => Rps(a) / Rps(b), r => r >= 0.9, "x minimal");
+        Check(sb, "gateway-split CPU/request vs gateway-minimal (issue 22)", split, min, (a, b) => Cpu(a) / Cpu(b), _ => true, "x minimal");
         Check(sb, "gateway-minimal req/s >= plain-yarp", min, yarp, (a, b) => Rps(a) / Rps(b), r => r >= 1.0, "x plain YARP");
         Check(sb, "gateway-minimal p99 <= 1.2x nginx p99", min, nginx, (a, b) => Median(a, s => s.P99Ms) / Median(b, s => s.P99Ms), r => r <= 1.2, "x nginx p99");
         Check(sb, Inv($"gateway-minimal upstream conns per 100k requests <= {o.Connections}"), min, min,

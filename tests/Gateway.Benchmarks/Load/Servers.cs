@@ -83,6 +83,24 @@ internal static class Servers
         }
         """;
 
+    /// <summary>The minimal gateway with a sticky 90/10 split (issue 22): both clusters reach the same upstream.</summary>
+    public static string GatewaySplit(int upstreamPort) => $$"""
+        {
+          "ReverseProxy": {
+            "Routes": {
+              "bench": {
+                "ClusterId": "bench", "Match": { "Path": "{**catch-all}" },
+                "Split": { "Clusters": { "bench": 90, "canary": 10 }, "Sticky": true }
+              }
+            },
+            "Clusters": {
+              "bench": { "Destinations": { "d1": { "Address": "http://127.0.0.1:{{upstreamPort}}/" } } },
+              "canary": { "Destinations": { "d1": { "Address": "http://127.0.0.1:{{upstreamPort}}/" } } }
+            }
+          }
+        }
+        """;
+
     /// <summary>The minimal gateway plus one Redis-backed fixed-window limit far above the load.</summary>
     public static string GatewayRateLimit(int upstreamPort, int redisPort) => RateLimited(upstreamPort, redisPort, clusterSettings: string.Empty);
 

@@ -39,6 +39,7 @@ internal sealed class Target(string name, string description, Func<TargetContext
         new("haproxy", "HAProxy, http-reuse always, one thread per core", StartHaproxyAsync),
         Gateway("gateway-minimal", "the gateway, one route, one destination", (ctx) => Servers.GatewayMinimal(ctx.UpstreamPort), []),
         Gateway("gateway-full", "metrics + affinity (cookie sent) + Redis rate limit", (ctx) => Servers.GatewayFull(ctx.UpstreamPort, ctx.RedisPort), []),
+        Gateway("gateway-split", "minimal + a sticky 90/10 Split over two clusters (cohort cookie sent)", (ctx) => Servers.GatewaySplit(ctx.UpstreamPort), []),
         Gateway("gateway-ratelimit", "minimal + a Redis-backed rate limit only (issue 8's latency cost)", (ctx) => Servers.GatewayRateLimit(ctx.UpstreamPort, ctx.RedisPort), []),
         Gateway("gateway-metrics-off", "minimal with Gateway__Telemetry__Metrics=false", (ctx) => Servers.GatewayMinimal(ctx.UpstreamPort),
             new() { ["Gateway__Telemetry__Metrics"] = "false" }),

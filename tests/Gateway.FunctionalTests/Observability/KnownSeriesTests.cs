@@ -46,6 +46,8 @@ public sealed class KnownSeriesTests
         Assert.Equal(0, Value(metrics, "gateway_ejections_total", "cluster=\"backend\"", "destination=\"d2\""));
         Assert.Equal(0, Value(metrics, "gateway_ratelimit_rejections_total", "route=\"all\"", "policy=\"per-ip\""));
         Assert.Equal(0, Value(metrics, "gateway_ratelimit_fallbacks_total", "policy=\"per-ip\"", "mode=\"local\""));
+        Assert.Equal(0, Value(metrics, "gateway_proxy_errors_total", "route=\"all\"", "cluster=\"backend\"", "error=\"Request\""));
+        Assert.Equal(0, Value(metrics, "gateway_proxy_errors_total", "route=\"all\"", "cluster=\"backend\"", "error=\"NoAvailableDestinations\""));
         Assert.Null(Value(metrics, "gateway_retries_total", "cluster=\"plain\""));
         Assert.Null(Value(metrics, "gateway_ejections_total", "cluster=\"plain\""));
         Assert.Null(Value(metrics, "gateway_affinity_outcomes_total", "cluster=\"plain\""));
