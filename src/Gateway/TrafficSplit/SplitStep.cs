@@ -3,13 +3,17 @@
 using System.Runtime.CompilerServices;
 using Gateway.Foundation;
 using Yarp.ReverseProxy;
+using Yarp.ReverseProxy.Forwarder;
 using Yarp.ReverseProxy.Model;
+using Yarp.ReverseProxy.SessionAffinity;
 
 namespace Gateway.TrafficSplit;
 
-internal sealed class SplitStep(IProxyStateLookup lookup, CohortCookie cohorts, TrafficMetrics metrics) : IRequestStep
+internal sealed class SplitStep(IProxyStateLookup lookup, CohortCookie cohorts, TrafficMetrics metrics, IEnumerable<ISessionAffinityPolicy> affinityPolicies) : IRequestStep
 {
     private readonly ConditionalWeakTable<SplitOptions, SplitPlan> _plans = [];
+    private readonly ISessionAffinityPolicy[] _affinityPolicies = [.. affinityPolicies];
+    private static readonly Func<object, Task> AffinitizeOnStarting = Affinitize;
 
     public Task InvokeAsync(HttpContext context, RequestDelegate next)
     {
@@ -46,6 +50,7 @@ internal sealed class SplitStep(IProxyStateLookup lookup, CohortCookie cohorts, 
             {
                 context.ReassignProxyRequest(cluster);
                 served = chosen;
+                AddAffinityIfTheRouteLacksIt(context, proxy.Route, cluster);
             }
             else
             {
@@ -72,6 +77,40 @@ internal sealed class SplitStep(IProxyStateLookup lookup, CohortCookie cohorts, 
 
     /// <summary>The plan of a route's current split, once it has served a request (the admin API's observed shares).</summary>
     public SplitPlan? PlanFor(SplitOptions options) => _plans.TryGetValue(options, out var plan) ? plan : null;
+
+    // YARP sets the affinity cookie in a response transform that it adds to a route only when the route's own cluster
+    // has affinity; a request moved to a cluster with affinity would otherwise never get its cookie.
+    private void AddAffinityIfTheRouteLacksIt(HttpContext context, RouteModel route, ClusterState chosen)
+    {
+        var affinity = chosen.Model.Config.SessionAffinity;
+        if (affinity?.Enabled != true || route.Cluster?.Model.Config.SessionAffinity?.Enabled == true)
+        {
+            return;
+        }
+
+        var name = affinity.Policy ?? "HashCookie";
+        foreach (var policy in _affinityPolicies)
+        {
+            if (string.Equals(policy.Name, name, StringComparison.OrdinalIgnoreCase))
+            {
+                context.Response.OnStarting(AffinitizeOnStarting, new AffinityState(context, policy, chosen, affinity));
+                return;
+            }
+        }
+    }
+
+    private static Task Affinitize(object state)
+    {
+        var (context, policy, cluster, affinity) = (AffinityState)state;
+        if (context.GetReverseProxyFeature().ProxiedDestination is { } destination && context.Features.Get<IForwarderErrorFeature>() is null)
+        {
+            policy.AffinitizeResponse(context, cluster, affinity, destination);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private sealed record AffinityState(HttpContext Context, ISessionAffinityPolicy Policy, ClusterState Cluster, Yarp.ReverseProxy.Configuration.SessionAffinityConfig Affinity);
 
     private static string? Override(HttpContext context, SplitOverride? rule, bool fromHeader)
     {

@@ -263,7 +263,15 @@ public sealed class DashboardTests(ITestOutputHelper output)
             }
             """))
         .Set("ReverseProxy:Routes:limited", JsonNode.Parse("""{ "ClusterId": "catalog", "RateLimiterPolicy": "tiny", "Match": { "Path": "/limited/{**rest}" } }"""))
-        .Set("Gateway:RateLimiting:Policies:tiny", JsonNode.Parse("""{ "Algorithm": "FixedWindow", "PermitLimit": 1, "Window": "00:01:00", "PartitionBy": "Route" }"""));
+        .Set("Gateway:RateLimiting:Policies:tiny", JsonNode.Parse("""{ "Algorithm": "FixedWindow", "PermitLimit": 1, "Window": "00:01:00", "PartitionBy": "Route" }"""))
+        // A route split between orders and catalog that mirrors every request to the sessions cluster.
+        .Set("ReverseProxy:Routes:split", JsonNode.Parse("""
+            {
+              "ClusterId": "orders", "Match": { "Path": "/split/{**rest}" },
+              "Split": { "Clusters": { "orders": 1, "catalog": 1 } },
+              "Mirror": { "ClusterId": "sessions" }
+            }
+            """));
 
     /// <summary>
     /// Adds a cluster "inventory" on route "inventory" whose destinations come from the EndpointSlices of Service
@@ -287,7 +295,7 @@ public sealed class DashboardTests(ITestOutputHelper output)
     private static async Task DriveTrafficAsync(GatewayProcess gateway, CancellationToken cancel)
     {
         using var client = gateway.CreateProxyClient(TimeSpan.FromSeconds(10));
-        string[] paths = ["/orders/1", "/orders/2", "/orders/fail", "/catalog/items", "/catalog/items/7", "/broken/x", "/no-such-route", "/limited/x", "/inventory/1"];
+        string[] paths = ["/orders/1", "/orders/2", "/orders/fail", "/catalog/items", "/catalog/items/7", "/broken/x", "/no-such-route", "/limited/x", "/inventory/1", "/split/a", "/split/b"];
         string? cookie = null;
         while (!cancel.IsCancellationRequested)
         {

@@ -166,6 +166,35 @@ public sealed class TrafficSplitTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task SessionAffinity_AppliesInsideTheChosenCluster()
+    {
+        await using var v1 = await UpstreamServer.StartAsync("v1");
+        await using var c1 = await UpstreamServer.StartAsync("c1");
+        await using var c2 = await UpstreamServer.StartAsync("c2");
+        // Everything to the canary, which has two destinations and session affinity.
+        var config = Config(v1, c1, 0, 1, sticky: true)
+            .Set("ReverseProxy:Clusters:orders-v2:Destinations:c2:Address", c2.Url)
+            .Set("ReverseProxy:Clusters:orders-v2:SessionAffinity:Enabled", true);
+        await using var gateway = await GatewayProcess.StartAsync(config.ToJson());
+        using var client = gateway.CreateProxyClient();
+
+        using var first = await client.GetAsync("/orders");
+        var served = await first.Content.ReadAsStringAsync();
+        var cookies = first.Headers.GetValues("Set-Cookie").Select(c => c.Split(';')[0]).ToList();
+        Assert.Contains(cookies, c => c.StartsWith(Cookie + "=", StringComparison.Ordinal));
+        Assert.Contains(cookies, c => c.StartsWith(".Gateway.Affinity.orders-v2=", StringComparison.Ordinal));
+
+        for (var i = 0; i < 10; i++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/orders");
+            request.Headers.TryAddWithoutValidation("Cookie", string.Join("; ", cookies));
+            using var response = await client.SendAsync(request);
+            Assert.Equal(served, await response.Content.ReadAsStringAsync()); // same cluster, same destination
+            Assert.False(response.Headers.Contains("Set-Cookie"));
+        }
+    }
+
+    [Fact]
     public async Task BadSplitOrMirror_IsRefusedWithItsKeyPath()
     {
         await using var v1 = await UpstreamServer.StartAsync("v1");
