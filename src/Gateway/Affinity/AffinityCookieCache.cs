@@ -7,17 +7,49 @@ using Microsoft.AspNetCore.DataProtection;
 
 namespace Gateway.Affinity;
 
-/// <summary>Hands YARP's session-affinity policies a protector that caches successful decryptions; every other purpose is untouched.</summary>
-internal sealed class AffinityCookieProtectionProvider(IDataProtectionProvider inner, TimeProvider time) : IDataProtectionProvider
+/// <summary>
+/// Hands YARP's session-affinity policies a protector that caches successful decryptions, and every cookie protector a
+/// local fallback key while the configured key ring is not loaded yet.
+/// </summary>
+internal sealed class AffinityCookieProtectionProvider(IDataProtectionProvider inner, KeyRingState state, TimeProvider time) : IDataProtectionProvider
 {
     /// <summary>The purpose prefix YARP's policies use (<c>CreateProtector(GetType().FullName)</c>).</summary>
     private const string AffinityPurposePrefix = "Yarp.ReverseProxy.SessionAffinity.";
 
+    // In memory, this process only: what cookies are issued under while the shared ring cannot be read.
+    private readonly EphemeralDataProtectionProvider _local = new();
+
     public IDataProtector CreateProtector(string purpose)
     {
-        var protector = inner.CreateProtector(purpose);
-        return purpose.StartsWith(AffinityPurposePrefix, StringComparison.Ordinal) ? new CachingUnprotector(protector, time) : protector;
+        var shared = inner.CreateProtector(purpose);
+        if (purpose == KeyRing.WarmupPurpose)
+        {
+            return shared;
+        }
+
+        // Only the shared ring's decryptions are cached: a local cookie must stop working the moment the ring loads.
+        if (purpose.StartsWith(AffinityPurposePrefix, StringComparison.Ordinal))
+        {
+            shared = new CachingUnprotector(shared, time);
+        }
+
+        return new FallbackProtector(shared, _local.CreateProtector(purpose), state);
     }
+}
+
+/// <summary>
+/// Gap: with Redis down since start, Data Protection cannot load the shared ring, and every Protect/Unprotect waits for
+/// Redis's timeout and throws, so an affinity cluster answered 502 after ~7.5 s. Until the ring is loaded, cookies are
+/// issued and read under a key local to this process (valid on this replica only); once it is loaded, only the shared
+/// ring is used, so local cookies stop decrypting and their sessions are re-pinned under the shared ring.
+/// </summary>
+internal sealed class FallbackProtector(IDataProtector shared, IDataProtector local, KeyRingState state) : IDataProtector
+{
+    public IDataProtector CreateProtector(string purpose) => new FallbackProtector(shared.CreateProtector(purpose), local.CreateProtector(purpose), state);
+
+    public byte[] Protect(byte[] plaintext) => state.IsLoaded ? shared.Protect(plaintext) : local.Protect(plaintext);
+
+    public byte[] Unprotect(byte[] protectedData) => state.IsLoaded ? shared.Unprotect(protectedData) : local.Unprotect(protectedData);
 }
 
 /// <summary>

@@ -14,6 +14,12 @@ internal static class KeyRing
 {
     public const string RedisKeyName = "dataprotection:keys";
 
+    /// <summary>The warm-up's own purpose: it must reach the shared ring, never the local fallback.</summary>
+    public const string WarmupPurpose = "Gateway.Affinity.KeyRingWarmup";
+
+    /// <summary>Readiness waits this long for the shared ring at start, then serves with the local fallback key.</summary>
+    public static readonly TimeSpan ReadinessWait = TimeSpan.FromSeconds(10);
+
     public static IServiceCollection AddAffinityKeyRing(this IServiceCollection services)
     {
         services.AddDataProtection();
@@ -33,7 +39,9 @@ internal static class KeyRing
                 keys.XmlRepository = new FileSystemXmlRepository(Directory.CreateDirectory(directory), loggers);
             }
         });
+        services.AddSingleton<KeyRingState>();
         services.AddHostedService<KeyRingWarmup>();
+        services.AddHealthChecks().AddCheck<KeyRingReadinessCheck>("affinity-key-ring", tags: [Gateway.Foundation.HealthTags.Readiness]);
         return services;
     }
 
@@ -44,6 +52,7 @@ internal static class KeyRing
         services.Remove(registered);
         services.AddSingleton<IDataProtectionProvider>(sp => new AffinityCookieProtectionProvider(
             AffinityExtensions.Create<IDataProtectionProvider>(sp, registered),
+            sp.GetRequiredService<KeyRingState>(),
             sp.GetRequiredService<TimeProvider>()));
     }
 
@@ -63,6 +72,7 @@ internal static class KeyRing
 /// </summary>
 internal sealed class KeyRingWarmup(
     IDataProtectionProvider provider,
+    KeyRingState state,
     SharedRedis redis,
     IOptions<AffinityOptions> options,
     TimeProvider time,
@@ -71,13 +81,14 @@ internal sealed class KeyRingWarmup(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         await Task.Yield();
-        var protector = provider.CreateProtector("Gateway.Affinity.KeyRingWarmup");
+        var protector = provider.CreateProtector(KeyRing.WarmupPurpose);
         var where = KeyRing.Describe(redis, options.Value);
         for (var attempt = 1; !stoppingToken.IsCancellationRequested; attempt++)
         {
             try
             {
                 protector.Unprotect(protector.Protect([1]));
+                state.MarkLoaded();
                 Log.KeyRingReady(logger, options.Value.ApplicationName, where);
                 return;
             }
@@ -89,4 +100,30 @@ internal sealed class KeyRingWarmup(
             }
         }
     }
+}
+
+/// <summary>Whether the configured key ring has been loaded; until then cookies use the local fallback key.</summary>
+internal sealed class KeyRingState(TimeProvider time)
+{
+    private readonly long _started = time.GetTimestamp();
+    private volatile bool _loaded;
+
+    public bool IsLoaded => _loaded;
+
+    public void MarkLoaded() => _loaded = true;
+
+    public TimeSpan SinceStart => time.GetElapsedTime(_started);
+}
+
+/// <summary>
+/// Not ready until the key ring is loaded, for at most <see cref="KeyRing.ReadinessWait"/>: a normal start gets its
+/// first cookies from the shared ring; with Redis down the replica serves anyway, on the local fallback key.
+/// </summary>
+internal sealed class KeyRingReadinessCheck(KeyRingState state) : Microsoft.Extensions.Diagnostics.HealthChecks.IHealthCheck
+{
+    public Task<Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult> CheckHealthAsync(
+        Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckContext context, CancellationToken cancellationToken = default) =>
+        Task.FromResult(state.IsLoaded || state.SinceStart >= KeyRing.ReadinessWait
+            ? Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy(state.IsLoaded ? "key ring loaded" : "key ring unavailable: cookies use this replica's local key")
+            : Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Unhealthy("loading the affinity key ring"));
 }

@@ -22,7 +22,9 @@ public class AffinityCookieBenchmarks
     {
         var provider = new EphemeralDataProtectionProvider();
         _uncached = provider.CreateProtector(Purpose);
-        _cached = new AffinityCookieProtectionProvider(provider, TimeProvider.System).CreateProtector(Purpose);
+        var ring = new KeyRingState(TimeProvider.System);
+        ring.MarkLoaded();
+        _cached = new AffinityCookieProtectionProvider(provider, ring, TimeProvider.System).CreateProtector(Purpose);
         _cookie = _uncached.Protect(Encoding.UTF8.GetBytes("destination-1"));
         _cached.Unprotect(_cookie);
     }

@@ -12,7 +12,43 @@ public sealed class AffinityCookieCacheTests
     private readonly CountingProvider _inner = new(new EphemeralDataProtectionProvider());
     private readonly ManualTime _time = new();
 
-    private IDataProtector Protector(string purpose) => new AffinityCookieProtectionProvider(_inner, _time).CreateProtector(purpose);
+    private IDataProtector Protector(string purpose) => new AffinityCookieProtectionProvider(_inner, Loaded(_time), _time).CreateProtector(purpose);
+
+    private static KeyRingState Loaded(TimeProvider time)
+    {
+        var state = new KeyRingState(time);
+        state.MarkLoaded();
+        return state;
+    }
+
+    [Fact]
+    public void BeforeTheKeyRingLoads_CookiesUseALocalKey_AndAfterwards_OnlyTheSharedRing()
+    {
+        var state = new KeyRingState(_time);
+        var provider = new AffinityCookieProtectionProvider(_inner, state, _time);
+        var protector = provider.CreateProtector(YarpCookiePurpose);
+        var sharedCookie = _inner.CreateProtector(YarpCookiePurpose).Protect(Encoding.UTF8.GetBytes("shared"));
+
+        var localCookie = protector.Protect(Encoding.UTF8.GetBytes("d1"));
+        Assert.Equal("d1", Encoding.UTF8.GetString(protector.Unprotect(localCookie.ToArray())));
+        Assert.Equal(0, _inner.Unprotects); // the unreachable shared ring is never asked
+        Assert.ThrowsAny<CryptographicException>(() => _inner.CreateProtector(YarpCookiePurpose).Unprotect(localCookie));
+
+        state.MarkLoaded();
+
+        Assert.ThrowsAny<CryptographicException>(() => protector.Unprotect(localCookie.ToArray())); // re-pinned under the shared ring
+        Assert.Equal("shared", Encoding.UTF8.GetString(protector.Unprotect(sharedCookie.ToArray())));
+        Assert.Equal("d2", Encoding.UTF8.GetString(_inner.CreateProtector(YarpCookiePurpose).Unprotect(protector.Protect(Encoding.UTF8.GetBytes("d2")))));
+    }
+
+    [Fact]
+    public void TheWarmupPurpose_AlwaysReachesTheSharedRing()
+    {
+        var provider = new AffinityCookieProtectionProvider(_inner, new KeyRingState(_time), _time);
+        var cookie = provider.CreateProtector(KeyRing.WarmupPurpose).Protect([1]);
+
+        Assert.Equal([1], _inner.CreateProtector(KeyRing.WarmupPurpose).Unprotect(cookie));
+    }
 
     [Fact]
     public void SameCookie_IsDecryptedOnce_AndEveryCallGetsTheDestinationKey()
@@ -62,7 +98,7 @@ public sealed class AffinityCookieCacheTests
     [Fact]
     public void Cache_IsBounded_WhateverNumberOfValidCookiesClientsSend()
     {
-        var protector = (CachingUnprotector)Protector(YarpCookiePurpose);
+        var protector = new CachingUnprotector(_inner.CreateProtector(YarpCookiePurpose), _time);
         for (var i = 0; i < CachingUnprotector.MaxEntries + 10; i++)
         {
             protector.Unprotect(protector.Protect(BitConverter.GetBytes(i)));
