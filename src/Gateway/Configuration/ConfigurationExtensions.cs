@@ -14,6 +14,10 @@ internal static class ConfigurationExtensions
 
         // A failing readiness check while draining is expected; the drain phases are logged by Gateway.Shutdown.
         ["Logging:LogLevel:Microsoft.Extensions.Diagnostics.HealthChecks.DefaultHealthCheckService"] = "Critical",
+
+        // YARP logs every forwarding failure at Warning with its stack trace, client-caused ones too; the gateway reports
+        // each request's final outcome itself, in one line (Gateway.ErrorResponses, events 9601/9602).
+        ["Logging:LogLevel:Yarp.ReverseProxy.Forwarder.HttpForwarder"] = "Error",
     };
 
     /// <summary>

@@ -10,6 +10,7 @@ internal static class ErrorResponsesExtensions
     /// </summary>
     public static IServiceCollection AddUpstreamErrorResponses(this IServiceCollection services)
     {
+        services.AddSingleton<ForwarderErrorReport>();
         services.AddSingleton<UpstreamErrorResponseStep>();
         services.AddRequestTimeouts();
         return services;

@@ -2,13 +2,16 @@ using System.Net.Http;
 using System.Text;
 using Gateway.ErrorResponses;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using Yarp.ReverseProxy.Forwarder;
 
 namespace Gateway.Tests.ErrorResponses;
 
 public sealed class UpstreamErrorResponseStepTests
 {
-    private readonly UpstreamErrorResponseStep _step = new();
+    private readonly UpstreamErrorResponseStep _step = new(new ForwarderErrorReport(
+        new Microsoft.Extensions.DependencyInjection.ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(),
+        Microsoft.Extensions.Logging.Abstractions.NullLogger<ForwarderErrorReport>.Instance));
 
     [Fact]
     public async Task ASuccessfulForward_PassesThroughUntouched()
