@@ -1,6 +1,4 @@
 using System.Net;
-using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
 using System.Text.Json.Nodes;
 using Gateway.FunctionalTests.Infrastructure;
 
@@ -19,7 +17,8 @@ public sealed class StartupSummaryTests
         var directory = Directory.CreateTempSubdirectory("gateway-summary-").FullName;
         try
         {
-            var (certPath, keyPath) = WritePemCertificate(directory);
+            using var certificate = TestCertificate.Create();
+            var (certPath, keyPath) = certificate.WritePem(directory);
             var tlsPort = Ports.GetFree();
             var config = GatewayConfig.SingleCluster(upstream)
                 .Set("Kestrel:Endpoints:Secure:Url", $"https://127.0.0.1:{tlsPort}")
@@ -64,17 +63,5 @@ public sealed class StartupSummaryTests
         {
             Directory.Delete(directory, recursive: true);
         }
-    }
-
-    private static (string CertPath, string KeyPath) WritePemCertificate(string directory)
-    {
-        using var key = RSA.Create(2048);
-        var request = new CertificateRequest("CN=localhost", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
-        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
-        var certPath = Path.Combine(directory, "tls.crt");
-        var keyPath = Path.Combine(directory, "tls.key");
-        File.WriteAllText(certPath, certificate.ExportCertificatePem());
-        File.WriteAllText(keyPath, key.ExportPkcs8PrivateKeyPem());
-        return (certPath, keyPath);
     }
 }

@@ -1,7 +1,5 @@
 using System.Collections.Concurrent;
 using System.Net;
-using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
 using Gateway.FunctionalTests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -87,13 +85,7 @@ public sealed class YarpSampleTests
 
         public static async Task<TlsUpstream> StartAsync()
         {
-            using var key = RSA.Create(2048);
-            var certificateRequest = new CertificateRequest("CN=localhost", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
-            var san = new SubjectAlternativeNameBuilder();
-            san.AddIpAddress(IPAddress.Loopback);
-            certificateRequest.CertificateExtensions.Add(san.Build());
-            using var ephemeral = certificateRequest.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
-            var certificate = X509CertificateLoader.LoadPkcs12(ephemeral.Export(X509ContentType.Pfx), password: null);
+            var certificate = TestCertificate.Create("CN=localhost").Certificate;
 
             var builder = WebApplication.CreateSlimBuilder();
             builder.Configuration.Sources.Clear();
