@@ -2,6 +2,7 @@
 // exactly what a running gateway validates). Order does not matter between capabilities: they meet only through
 // the ground floor's seams (Foundation/).
 using Gateway.Affinity;
+using Gateway.CircuitBreaker;
 using Gateway.Demo;
 using Gateway.DestinationDraining;
 using Gateway.Discovery;
@@ -38,6 +39,7 @@ internal static class GatewayComposition
         .AddEdgePolicies()
         .AddPassiveHealth()
         .AddRetries()
+        .AddCircuitBreaker()
         .AddUpstreamErrorResponses()
         .AddTrafficSplit()
         .AddDemoUpstreams();

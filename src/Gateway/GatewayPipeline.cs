@@ -1,5 +1,6 @@
 // The one place that states the order of both pipelines. Each step comes from its capability's Use* extension.
 using Gateway.Affinity;
+using Gateway.CircuitBreaker;
 using Gateway.DestinationDraining;
 using Gateway.EdgePolicies;
 using Gateway.ErrorResponses;
@@ -36,6 +37,7 @@ internal static class GatewayPipeline
         proxy.UseProxyMetrics();            // first: sees the final status and the whole duration
         proxy.UseDeclaredBodyLimit();       // 413 before anything is sent upstream
         proxy.UseTrafficSplit();            // the route's Split picks the cluster, its Mirror copies the request
+        proxy.UseCircuitBreaker();          // 503 circuit_open at once beyond the cluster's limits, before anything is spent
         proxy.UsePoolTracking();            // a retired pool waits for the requests that picked it
         proxy.UseGatewaySessionAffinity();  // YARP's affinity, then outcome counting
         proxy.UseDrainAwareSelection();     // no new sessions on a draining destination

@@ -1,6 +1,7 @@
-// gateway.ejections {cluster, destination}; tag values are config ids. Each configured destination of a cluster under
-// the ConsecutiveFailures policy exists at 0 from start or from the moment it appears. Discovered destinations do not
-// (pods come and go: a 0 series for every pod ever seen would grow without bound); theirs appear at the first ejection.
+// gateway.ejections {cluster, destination}; tag values are config ids. Every cluster can eject (at the socket, for a
+// refused connect, whatever its passive policy), so each configured destination exists at 0 from start or from the
+// moment it appears. Discovered destinations do not (pods come and go: a 0 series for every pod ever seen would grow
+// without bound); theirs appear at the first ejection.
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Gateway.Foundation;
@@ -16,7 +17,7 @@ internal sealed class PassiveHealthMetrics
     public PassiveHealthMetrics(IMeterFactory meterFactory, KnownSeries knownSeries)
     {
         var meter = meterFactory.Create(GatewayMeter.Name);
-        _ejections = meter.CreateCounter<long>("gateway.ejections", "{ejection}", "Destinations taken out of rotation by the passive ConsecutiveFailures policy.");
+        _ejections = meter.CreateCounter<long>("gateway.ejections", "{ejection}", "Destinations taken out of rotation: by the ConsecutiveFailures passive policy, or at the socket for a refused connect under any passive policy.");
         _knownSeries = knownSeries;
         knownSeries.Add(Seed);
     }
@@ -31,13 +32,6 @@ internal sealed class PassiveHealthMetrics
     {
         foreach (var cluster in state.GetClusters())
         {
-            // YARP looks passive policies up by name, ignoring case.
-            if (cluster.Model.Config.HealthCheck?.Passive is not { Enabled: true } passive
-                || !string.Equals(passive.Policy, ConsecutiveFailuresPolicy.PolicyName, StringComparison.OrdinalIgnoreCase))
-            {
-                continue;
-            }
-
             foreach (var destination in cluster.Destinations.Values)
             {
                 if (_knownSeries.IsConfigured(cluster.ClusterId, destination.DestinationId))

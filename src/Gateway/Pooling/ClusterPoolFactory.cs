@@ -81,6 +81,11 @@ internal sealed class ClusterPoolFactory(
                 throw;
             }
 
+            foreach (var observer in _connectObservers)
+            {
+                observer.Connected(context.ClusterId, connect.DnsEndPoint);
+            }
+
             return new CountedConnectionStream(socket, stats, connect.DnsEndPoint.Host, connect.DnsEndPoint.Port);
         };
 

@@ -26,7 +26,14 @@ internal sealed class RetryOptions
     /// <summary>
     /// Retries allowed as a percentage of first attempts, per cluster (built-in: 10; 0..100). A token bucket: every first
     /// attempt adds BudgetPercent/100 of a token (up to <see cref="RetryBudget.MaxTokens"/>), every retry spends one,
-    /// so during an outage retries add at most this much load.
+    /// so during an outage retries add at most this much load (plus <see cref="MinRetriesPerSecond"/>).
     /// </summary>
     public int? BudgetPercent { get; init; }
+
+    /// <summary>
+    /// Retries a second always allowed on top of <see cref="BudgetPercent"/>, per cluster and replica (built-in: 10;
+    /// 0..1000; at most one second's worth banked), as Linkerd's minRetriesPerSecond: at low traffic the percentage has
+    /// banked almost nothing when a pod dies. Upstreams see at most (1 + BudgetPercent/100) x requests + this, a second.
+    /// </summary>
+    public int? MinRetriesPerSecond { get; init; }
 }

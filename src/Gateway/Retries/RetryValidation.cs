@@ -7,6 +7,7 @@ namespace Gateway.Retries;
 internal static class RetryValidation
 {
     public const int MaxAttemptsLimit = 5;
+    public const int MinRetriesPerSecondLimit = 1000;
 
     public static void ValidateRetry(RetryOptions options, string path, ICollection<string> errors)
     {
@@ -18,6 +19,11 @@ internal static class RetryValidation
         if (options.BudgetPercent is < 0 or > 100)
         {
             errors.Add(ConfigErrors.Invalid($"{path}:BudgetPercent", options.BudgetPercent.ToString(), "must be between 0 and 100 (retries as a percentage of requests)"));
+        }
+
+        if (options.MinRetriesPerSecond is < 0 or > MinRetriesPerSecondLimit)
+        {
+            errors.Add(ConfigErrors.Invalid($"{path}:MinRetriesPerSecond", options.MinRetriesPerSecond.ToString(), $"must be between 0 and {MinRetriesPerSecondLimit} (retries a second allowed on top of BudgetPercent)"));
         }
     }
 }

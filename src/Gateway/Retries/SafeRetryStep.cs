@@ -10,7 +10,7 @@ using Yarp.ReverseProxy.Model;
 
 namespace Gateway.Retries;
 
-internal sealed class SafeRetryStep(RetryMetrics metrics, ILogger<SafeRetryStep> logger) : IRequestStep
+internal sealed class SafeRetryStep(RetryMetrics metrics, TimeProvider time, ILogger<SafeRetryStep> logger) : IRequestStep
 {
     private readonly ConditionalWeakTable<ClusterModel, RetrySettings> _settings = new();
     private readonly ConcurrentDictionary<string, RetryBudget> _budgets = new(StringComparer.OrdinalIgnoreCase);
@@ -22,7 +22,7 @@ internal sealed class SafeRetryStep(RetryMetrics metrics, ILogger<SafeRetryStep>
         RetryBudget? budget = null;
         if (settings.Enabled && settings.MaxAttempts > 1)
         {
-            budget = _budgets.GetOrAdd(proxy.Cluster.Config.ClusterId, static _ => new RetryBudget());
+            budget = _budgets.GetOrAdd(proxy.Cluster.Config.ClusterId, static (_, time) => new RetryBudget(time), time);
             budget.Deposit(settings.BudgetPercent);
         }
 
@@ -67,7 +67,7 @@ internal sealed class SafeRetryStep(RetryMetrics metrics, ILogger<SafeRetryStep>
                 break;
             }
 
-            if (!budget.TryWithdraw())
+            if (!budget.TryWithdraw(settings.MinRetriesPerSecond))
             {
                 metrics.Retry(clusterId, RetryMetrics.BudgetExhausted);
                 Log.BudgetExhausted(logger, clusterId, failed.DestinationId);
@@ -88,16 +88,19 @@ internal sealed class SafeRetryStep(RetryMetrics metrics, ILogger<SafeRetryStep>
 
     /// <summary>
     /// Nothing was sent (connect failed): safe for any method, the body has not been read. Otherwise only an idempotent
-    /// request without a body whose connection broke before any response: nothing of the response reached the client.
+    /// request without a body whose connection broke before any response byte reached the client: before the response
+    /// headers (a pod killed mid-request), or after them but before the first byte of the body, which YARP has not
+    /// started sending yet (it clears what it had copied and would answer 502).
     /// </summary>
     private static bool IsSafeToRetry(HttpContext context, IForwarderErrorFeature error)
     {
-        if (error.Error != ForwarderError.Request || context.Response.HasStarted || context.RequestAborted.IsCancellationRequested)
+        if (error.Error is not (ForwarderError.Request or ForwarderError.ResponseBodyDestination)
+            || context.Response.HasStarted || context.RequestAborted.IsCancellationRequested)
         {
             return false;
         }
 
-        if (UpstreamErrors.NothingWasSent(error.Exception))
+        if (error.Error == ForwarderError.Request && UpstreamErrors.NothingWasSent(error.Exception))
         {
             return true;
         }

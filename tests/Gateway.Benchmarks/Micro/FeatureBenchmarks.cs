@@ -1,11 +1,13 @@
 // Per-request code of the gateway's features, measured through the real classes (issue 11 target: 0 B allocated):
-// drain-aware destination choice (Affinity/), proxy metrics recording (Observability/), rate-limit decision (RateLimiting/).
+// drain-aware destination choice (Affinity/), proxy metrics recording (Observability/), rate-limit decision (RateLimiting/),
+// the circuit breaker's admission (CircuitBreaker/).
 // Run: tests/Gateway.Benchmarks/run.sh micro --filter '*FeatureBenchmarks*'
 using System.Net;
 using System.Threading.RateLimiting;
 using BenchmarkDotNet.Attributes;
 using System.Diagnostics.CodeAnalysis;
 using Gateway.Affinity;
+using Gateway.CircuitBreaker;
 using Gateway.DestinationDraining;
 using Gateway.Foundation;
 using Gateway.Observability;
@@ -48,6 +50,10 @@ public class FeatureBenchmarks
     private DefaultHttpContext _mappedClient = null!;
     private DefaultHttpContext _ipv4Client = null!;
 
+    private CircuitBreakerStep _breaker = null!;
+    private DefaultHttpContext _limitedContext = null!;
+    private DefaultHttpContext _unlimitedContext = null!;
+
     private static readonly RequestDelegate Next = static _ => Task.CompletedTask;
 
     [GlobalSetup]
@@ -80,6 +86,9 @@ public class FeatureBenchmarks
         services.AddSingleton<DrainAwareSelection>();
         services.AddSharedState();
         services.AddRateLimiting();
+        services.AddSingleton<CircuitBreakers>();
+        services.AddSingleton<CircuitBreakerMetrics>();
+        services.AddSingleton<CircuitBreakerStep>();
         _services = services.BuildServiceProvider();
 
         // The OTel SDK aggregating the Gateway meter as in the gateway (exporter a no-op: no I/O measured), so every
@@ -140,6 +149,22 @@ public class FeatureBenchmarks
         // A dual-stack listener ([::]) sees IPv4 clients as IPv4-mapped IPv6; one IPAddress per connection, reused per request.
         _mappedClient = Client(IPAddress.Parse("10.1.2.3").MapToIPv6(), endpoint);
         _ipv4Client = Client(IPAddress.Parse("10.1.2.4"), endpoint);
+
+        // Circuit breaker: a cluster whose CircuitBreaker block (captured as the config reader does) no benchmark run
+        // reaches, and one without a limit; the rest of the pipeline completes synchronously.
+        _breaker = _services.GetRequiredService<CircuitBreakerStep>();
+        var limits = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["ReverseProxy:Clusters:limited:CircuitBreaker:MaxConcurrentRequests"] = "1000",
+        }).Build();
+        var block = CircuitBreakerOptions.Block.Capture(limits.GetSection("ReverseProxy:Clusters:limited"), limits, new List<string>())!;
+        var limited = new ClusterModel(
+            new ClusterConfig { ClusterId = "limited", Metadata = new Dictionary<string, string> { [CircuitBreakerOptions.Block.MetadataKey] = block } },
+            new HttpMessageInvoker(new SocketsHttpHandler()));
+        _limitedContext = new DefaultHttpContext();
+        _limitedContext.Features.Set<IReverseProxyFeature>(new ReverseProxyFeature { Cluster = limited, AllDestinations = _destinations, AvailableDestinations = _destinations });
+        _unlimitedContext = new DefaultHttpContext();
+        _unlimitedContext.Features.Set<IReverseProxyFeature>(new ReverseProxyFeature { Cluster = cluster, AllDestinations = _destinations, AvailableDestinations = _destinations });
     }
 
     private static DefaultHttpContext Client(IPAddress address, Endpoint endpoint)
@@ -198,6 +223,12 @@ public class FeatureBenchmarks
 
     [Benchmark(Description = "Rate limit, local: ASP.NET Core UseRateLimiter middleware (127.0.0.1)")]
     public Task RateLimiterMiddleware() => _rateLimiterPipeline(_loopbackClient);
+
+    [Benchmark(Description = "CircuitBreakerStep, cluster with a limit, admitted, sync completion")]
+    public Task CircuitBreakerAdmitted() => _breaker.InvokeAsync(_limitedContext, Next);
+
+    [Benchmark(Description = "CircuitBreakerStep, cluster without a limit")]
+    public Task CircuitBreakerNoLimit() => _breaker.InvokeAsync(_unlimitedContext, Next);
 
     private sealed class NullExporter : BaseExporter<Metric>
     {

@@ -43,7 +43,9 @@ public sealed class DashboardTests(ITestOutputHelper output)
         // gateway_discovery_* series exist.
         await using var kubernetes = await FakeKubernetesApi.StartAsync();
         kubernetes.Upsert(EndpointSliceJson.Slice("inventory-abcde", "inventory", [EndpointSliceJson.Ready(catalog.Address.ToString(), "inventory-0")], [("http", catalog.Port)]));
-        var config = WithDiscoveredCluster(WithAffinityAndRateLimits(TwoRoutesAndABrokenCluster(orders, catalog), catalog));
+        var config = WithDiscoveredCluster(WithAffinityAndRateLimits(TwoRoutesAndABrokenCluster(orders, catalog), catalog))
+            // A circuit breaker that never opens under this traffic, so its series exist (at 0).
+            .Set("ReverseProxy:Clusters:catalog:CircuitBreaker", JsonNode.Parse("""{ "MaxConcurrentRequests": 1000 }"""));
         var keyRing = Directory.CreateTempSubdirectory("gateway-dashboard-keys-");
         try
         {
@@ -146,6 +148,14 @@ public sealed class DashboardTests(ITestOutputHelper output)
             "Prometheus to see the drained destination",
             pollMs: 500);
         Assert.Equal(["sessions/sessions-2"], draining);
+        // The broken cluster's refused connects took its destination out of rotation.
+        HashSet<string> ejected = [];
+        await Wait.UntilAsync(
+            async () => (ejected = Labels(await prometheus.QueryAsync("sum by (cluster, destination) (gateway_ejections_total) > 0"), "cluster", "destination")).Count > 0,
+            TimeSpan.FromSeconds(30),
+            "Prometheus to see an ejection",
+            pollMs: 500);
+        Assert.Equal(["broken/nothing-listens"], ejected);
         var discovered = Labels(await prometheus.QueryAsync("max by (cluster, condition) (gateway_discovery_endpoints) > 0"), "cluster", "condition");
         Assert.Equal(["inventory/ready"], discovered);
         Assert.Contains("limited/tiny", Labels(await prometheus.QueryAsync("sum by (route, policy) (gateway_ratelimit_rejections_total) > 0"), "route", "policy"));

@@ -21,7 +21,8 @@ public sealed class KnownSeriesTests
             .Set("ReverseProxy:Routes:all:RateLimiterPolicy", "per-ip")
             .Set("Gateway:RateLimiting:Policies:per-ip", JsonNode.Parse("""{ "Algorithm": "FixedWindow", "PermitLimit": 100, "Window": "00:01:00" }"""))
             .Set("Gateway:Redis:Configuration", $"127.0.0.1:{Ports.GetFree()},abortConnect=false,connectTimeout=500")
-            // A cluster that neither retries nor ejects: none of those series for it.
+            .Set("ReverseProxy:Clusters:backend:CircuitBreaker", JsonNode.Parse("""{ "MaxConcurrentRequests": 100 }"""))
+            // A cluster that does not retry and has passive health off (it still ejects at the socket), and no breaker.
             .Set("ReverseProxy:Routes:plain", JsonNode.Parse("""{ "ClusterId": "plain", "Match": { "Path": "/plain/{**rest}" } }"""))
             .Set("ReverseProxy:Clusters:plain", JsonNode.Parse($$"""
                 { "Retry": { "Enabled": false }, "HealthCheck": { "Passive": { "Enabled": false } }, "Destinations": { "p1": { "Address": "{{DeadUrl()}}" } } }
@@ -48,14 +49,16 @@ public sealed class KnownSeriesTests
         Assert.Equal(0, Value(metrics, "gateway_ratelimit_fallbacks_total", "policy=\"per-ip\"", "mode=\"local\""));
         Assert.Equal(0, Value(metrics, "gateway_proxy_errors_total", "route=\"all\"", "cluster=\"backend\"", "error=\"Request\""));
         Assert.Equal(0, Value(metrics, "gateway_proxy_errors_total", "route=\"all\"", "cluster=\"backend\"", "error=\"NoAvailableDestinations\""));
+        Assert.Equal(0, Value(metrics, "gateway_circuit_open_total", "cluster=\"backend\""));
         Assert.Null(Value(metrics, "gateway_retries_total", "cluster=\"plain\""));
-        Assert.Null(Value(metrics, "gateway_ejections_total", "cluster=\"plain\""));
+        Assert.Equal(0, Value(metrics, "gateway_ejections_total", "cluster=\"plain\"", "destination=\"p1\""));
+        Assert.Null(Value(metrics, "gateway_circuit_open_total", "cluster=\"plain\""));
         Assert.Null(Value(metrics, "gateway_affinity_outcomes_total", "cluster=\"plain\""));
 
         // A cluster that appears with a reload has its series from that moment.
         config.Set("ReverseProxy:Routes:added", JsonNode.Parse("""{ "ClusterId": "added", "Match": { "Path": "/added/{**rest}" }, "RateLimiterPolicy": "per-ip" }"""))
             .Set("ReverseProxy:Clusters:added", JsonNode.Parse($$"""
-                { "SessionAffinity": { "Enabled": true }, "Destinations": { "a1": { "Address": "{{DeadUrl()}}" } } }
+                { "SessionAffinity": { "Enabled": true }, "CircuitBreaker": { "MaxConcurrentRequests": 10 }, "Destinations": { "a1": { "Address": "{{DeadUrl()}}" } } }
                 """));
         await gateway.WriteConfigAsync(config.ToJson());
         await Wait.UntilAsync(async () => Value(metrics = await ScrapeAsync(gateway), "gateway_config_reloads_total", "result=\"success\"") == 1, Timeout, "the reload to be counted");
@@ -63,6 +66,7 @@ public sealed class KnownSeriesTests
         Assert.Equal(0, Value(metrics, "gateway_retries_total", "cluster=\"added\"", "result=\"attempted\""));
         Assert.Equal(0, Value(metrics, "gateway_affinity_outcomes_total", "cluster=\"added\"", "outcome=\"pinned\""));
         Assert.Equal(0, Value(metrics, "gateway_ejections_total", "cluster=\"added\"", "destination=\"a1\""));
+        Assert.Equal(0, Value(metrics, "gateway_circuit_open_total", "cluster=\"added\""));
         Assert.Equal(0, Value(metrics, "gateway_ratelimit_rejections_total", "route=\"added\"", "policy=\"per-ip\""));
         Assert.Equal(0, Value(metrics, "gateway_config_reloads_total", "result=\"rejected\""));
     }

@@ -64,6 +64,28 @@ public sealed class RulesTests
         Assert.Contains("SUCCESS", output);
     }
 
+    [Fact]
+    public async Task PromtoolTestRules_RetryBudgetEjectionAndCircuitBreakerAlerts_FireOnSyntheticSeries()
+    {
+        var testFile = await File.ReadAllTextAsync(Path.Combine(RulesDirectory, "gateway-rules.test.yml"));
+        // Each is expected to stay quiet before its condition has lasted (or been reached) and to fire after.
+        foreach (var (alert, quiet, firing) in new[]
+        {
+            ("GatewayRetryBudgetExhausted", "4m", "6m"),
+            ("GatewayDestinationEjectedRepeatedly", "8m", "11m"),
+            ("GatewayCircuitOpen", "4m", "10m"),
+        })
+        {
+            Assert.Matches($@"alertname: {alert}\s+eval_time: {quiet}\s+exp_alerts: \[\]", testFile);
+            Assert.Matches($@"alertname: {alert}\s+eval_time: {firing}\s+exp_alerts:\s+- exp_labels:", testFile);
+        }
+
+        var (exitCode, output) = await PromtoolAsync("test", "rules", "gateway-rules.test.yml");
+
+        Assert.True(exitCode == 0, output);
+        Assert.Contains("SUCCESS", output);
+    }
+
     private static async Task<(int ExitCode, string Output)> PromtoolAsync(params string[] args)
     {
         var info = new ProcessStartInfo(PrometheusServer.Executable("promtool"))

@@ -15,13 +15,20 @@ public sealed class DestinationFailureTests(ITestOutputHelper output)
     private const int Workers = 8;
     private static readonly TimeSpan Reactivation = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// Without retries nothing can save a request whose connection the dying pod reset: each connection open to it at
+    /// the kill fails at most one request (in flight then, or the next to pick it from the pool), and the first refused
+    /// connect takes it out of rotation (a few more may have been connecting at that moment). After that, none.
+    /// With retries on, none at all (below, and ZeroLossTests).
+    /// </summary>
     [Fact]
-    public async Task KillingOneOfThree_UnderLoad_FailsAtMostOnePercent_ThenNone_AndItGetsTrafficAgainAfterRestart()
+    public async Task KillingOneOfThree_UnderLoad_WithoutRetries_FailsOnlyWhatItsConnectionsCarried_ThenNone_AndItGetsTrafficAgainAfterRestart()
     {
         var run = await RunKillScenarioAsync(retries: false);
 
-        Assert.True(run.KillWindowFailed * 100 <= run.KillWindowTotal,
-            $"{run.KillWindowFailed} of {run.KillWindowTotal} requests failed in the 2 s after the kill (limit 1%)\n{run.Describe()}");
+        var limit = run.ConnectionsAtKill + (Workers / 2);
+        Assert.True(run.KillWindowFailed <= limit,
+            $"{run.KillWindowFailed} of {run.KillWindowTotal} requests failed in the 2 s after the kill (limit: {run.ConnectionsAtKill} connections open to it + {Workers / 2})\n{run.Describe()}");
         Assert.True(run.FailedAfterDown == 0, $"{run.FailedAfterDown} requests failed after the destination was marked down\n{run.Describe()}");
         Assert.True(run.BackAfter <= Reactivation.TotalSeconds, $"the restarted destination got traffic after {run.BackAfter:F2} s (reactivation period {Reactivation.TotalSeconds} s)\n{run.Describe()}");
     }
@@ -78,7 +85,7 @@ public sealed class DestinationFailureTests(ITestOutputHelper output)
             var log = string.Join("\n", gateway.OutputLines
                 .Where(l => l.Contains("'b'", StringComparison.Ordinal) || l.Contains("`b`", StringComparison.Ordinal))
                 .Select(l => l[..Math.Min(l.Length, 200)]));
-            var run = new KillRun(load.Samples, killedAt, downAt, restartedAt, backAt, log);
+            var run = new KillRun(load.Samples, killedAt, downAt, restartedAt, backAt, b.ConnectionsAtKill, log);
             output.WriteLine(run.Describe());
 
             return run;
@@ -93,7 +100,7 @@ public sealed class DestinationFailureTests(ITestOutputHelper output)
         }
     }
 
-    private sealed record KillRun(IReadOnlyCollection<LoadSample> Samples, double KilledAt, double DownAt, double RestartedAt, double BackAt, string GatewayLog)
+    private sealed record KillRun(IReadOnlyCollection<LoadSample> Samples, double KilledAt, double DownAt, double RestartedAt, double BackAt, int ConnectionsAtKill, string GatewayLog)
     {
         public int Total => Samples.Count;
 
@@ -115,7 +122,7 @@ public sealed class DestinationFailureTests(ITestOutputHelper output)
             var duration = Samples.Count == 0 ? 0 : Samples.Max(s => s.StartedAt);
             var failures = string.Join("\n", Samples.Where(s => s.Failed).OrderBy(s => s.StartedAt).Take(20)
                 .Select(s => $"  t={s.StartedAt:F3}..{s.EndedAt:F3} status={s.Status} {s.Error}"));
-            return $"requests={Total} (~{Total / Math.Max(duration, 0.001):F0}/s) failed={Failed}; killed at {KilledAt:F2} s, " +
+            return $"requests={Total} (~{Total / Math.Max(duration, 0.001):F0}/s) failed={Failed}; killed at {KilledAt:F2} s with {ConnectionsAtKill} connections open to it, " +
                    $"marked down at {DownAt:F2} s (+{DownAt - KilledAt:F2}), kill window {KillWindowFailed}/{KillWindowTotal} failed, " +
                    $"after down {FailedAfterDown} failed; restarted at {RestartedAt:F2} s, traffic again after {BackAfter:F2} s\n{failures}\n{GatewayLog}";
         }

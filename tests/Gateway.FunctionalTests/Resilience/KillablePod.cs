@@ -30,8 +30,13 @@ public sealed class KillablePod : IAsyncDisposable
 
     public string Url => $"http://127.0.0.1:{Port}";
 
+    /// <summary>The connections (from the gateway) it was relaying when it was killed.</summary>
+    public int ConnectionsAtKill { get; private set; }
+
     public void Kill()
     {
+        // Each relayed connection holds two sockets: the gateway's and the one to the real upstream.
+        ConnectionsAtKill = _sockets.Count / 2;
         _killed = true;
         _listener.Stop();
         foreach (var socket in _sockets.Keys)

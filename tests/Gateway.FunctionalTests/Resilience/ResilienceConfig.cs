@@ -21,13 +21,22 @@ public static class ResilienceConfig
     public static JsonObject WithoutPassiveHealth(this JsonObject config) =>
         config.Set("ReverseProxy:Clusters:backend:HealthCheck", JsonNode.Parse("""{ "Passive": { "Enabled": false } }"""));
 
-    public static JsonObject WithRetry(this JsonObject config, bool enabled, int maxAttempts = 2, int budgetPercent = 10) =>
-        config.Set("ReverseProxy:Clusters:backend:Retry", new JsonObject
+    /// <summary>The Retry block; <paramref name="minRetriesPerSecond"/> unset leaves the built-in floor (10 a second).</summary>
+    public static JsonObject WithRetry(this JsonObject config, bool enabled, int maxAttempts = 2, int budgetPercent = 10, int? minRetriesPerSecond = null)
+    {
+        var block = new JsonObject
         {
             ["Enabled"] = enabled,
             ["MaxAttempts"] = maxAttempts,
             ["BudgetPercent"] = budgetPercent,
-        });
+        };
+        if (minRetriesPerSecond is { } floor)
+        {
+            block["MinRetriesPerSecond"] = floor;
+        }
+
+        return config.Set("ReverseProxy:Clusters:backend:Retry", block);
+    }
 
     /// <summary>The value of a Prometheus series with the given name and labels (0 when absent); label order does not matter.</summary>
     public static async Task<double> ScrapeAsync(GatewayProcess gateway, string metric, params string[] labels)

@@ -20,6 +20,12 @@ public sealed class ResilienceConfigValidationTests
             { With(c => c.Set("ReverseProxy:Clusters:backend:Retry:BudgetPercent", -1)), ["ReverseProxy:Clusters:backend:Retry:BudgetPercent: '-1' must be between 0 and 100"] },
             { With(c => c.Set("ReverseProxy:Clusters:backend:Retry:Enabled", "sometimes")), ["ReverseProxy:Clusters:backend:Retry:Enabled", "'sometimes'", "true or false"] },
             { With(c => c.Set("Gateway:Retry:BudgetPercent", 150)), ["Gateway:Retry:BudgetPercent: '150' must be between 0 and 100"] },
+            { With(c => c.Set("ReverseProxy:Clusters:backend:Retry:MinRetriesPerSecond", -1)), ["ReverseProxy:Clusters:backend:Retry:MinRetriesPerSecond: '-1' must be between 0 and 1000"] },
+            { With(c => c.Set("Gateway:Retry:MinRetriesPerSecond", 5000)), ["Gateway:Retry:MinRetriesPerSecond: '5000' must be between 0 and 1000"] },
+            { With(c => c.Set("ReverseProxy:Clusters:backend:CircuitBreaker:MaxConcurrentRequests", 0)), ["ReverseProxy:Clusters:backend:CircuitBreaker:MaxConcurrentRequests: '0' must be at least 1"] },
+            { With(c => c.Set("ReverseProxy:Clusters:backend:CircuitBreaker:MaxPendingRequests", -1)), ["ReverseProxy:Clusters:backend:CircuitBreaker:MaxPendingRequests: '-1' must be 0 or more"] },
+            { With(c => c.Set("ReverseProxy:Clusters:backend:CircuitBreaker:MaxConcurrentRequests", "many")), ["ReverseProxy:Clusters:backend:CircuitBreaker:MaxConcurrentRequests", "'many'"] },
+            { With(c => c.Set("Gateway:CircuitBreaker:MaxConcurrentRequests", -5)), ["Gateway:CircuitBreaker:MaxConcurrentRequests: '-5' must be at least 1"] },
             { With(c => c.Set("Gateway:PassiveHealth:Policy", "Nope")), ["Gateway:PassiveHealth:Policy: 'Nope' is not a passive health policy", "ConsecutiveFailures", "TransportFailureRate"] },
             { With(c => c.Set("Gateway:PassiveHealth:ReactivationPeriod", "00:00:00")), ["Gateway:PassiveHealth:ReactivationPeriod: '00:00:00' must be greater than 00:00:00"] },
             { With(c => c.Set("ReverseProxy:Clusters:backend:Metadata:PassiveHealth.ConsecutiveFailures", "zero")), ["ReverseProxy:Clusters:backend:Metadata:PassiveHealth.ConsecutiveFailures: 'zero' must be a whole number"] },
@@ -49,7 +55,10 @@ public sealed class ResilienceConfigValidationTests
     public async Task Reload_TurningRetriesOff_TakesEffectWithoutRestart()
     {
         await using var live = await UpstreamServer.StartAsync("live");
-        var config = ResilienceConfig.Cluster(("dead", $"http://127.0.0.1:{Ports.GetFree()}"), ("live", live.Url))
+        // Accepts, then resets once the request has arrived: a GET is retried, and the destination is never ejected
+        // (not a refused connect, and passive health is off).
+        await using var broken = new ResettingListener(afterRequest: true);
+        var config = ResilienceConfig.Cluster(("broken", broken.Url), ("live", live.Url))
             .WithRetry(enabled: true, budgetPercent: 100)
             .WithoutPassiveHealth();
         await using var gateway = await GatewayProcess.StartAsync(config.ToJson());

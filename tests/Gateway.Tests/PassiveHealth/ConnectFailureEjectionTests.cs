@@ -6,6 +6,7 @@ using Gateway.PassiveHealth;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 using Yarp.ReverseProxy.Configuration;
 using Yarp.ReverseProxy.Forwarder;
 using Yarp.ReverseProxy.Health;
@@ -40,10 +41,9 @@ public sealed class ConnectFailureEjectionTests
     }
 
     [Fact]
-    public void UnknownCluster_AnotherPassivePolicy_OrAHigherConnectThreshold_EjectNothing()
+    public void UnknownCluster_OrAHigherConnectThreshold_UnderConsecutiveFailures_EjectNothingAtTheSocket()
     {
-        var (ejection, updater, _, _) = Create(passivePolicy: "TransportFailureRate");
-        ejection.ConnectFailed("c", new DnsEndPoint("127.0.0.1", 5002), SocketError.ConnectionRefused);
+        var (ejection, updater, _, _) = Create();
         ejection.ConnectFailed("other", new DnsEndPoint("127.0.0.1", 5002), SocketError.ConnectionRefused);
         Assert.Empty(updater.Calls);
 
@@ -51,6 +51,74 @@ public sealed class ConnectFailureEjectionTests
         (ejection, updater, _, _) = Create(connectThreshold: 2);
         ejection.ConnectFailed("c", new DnsEndPoint("127.0.0.1", 5002), SocketError.ConnectionRefused);
         Assert.Empty(updater.Calls);
+    }
+
+    [Theory]
+    [InlineData("TransportFailureRate")]
+    [InlineData(null)]
+    public void UnderAnotherPolicy_OrWithPassiveHealthOff_ARefusedConnect_TakesTheDestinationOutOfRotation_UntilItsReactivationPeriod(string? passivePolicy)
+    {
+        var time = new FakeTimeProvider();
+        using var kit = SocketKit.Create(passivePolicy, time);
+
+        kit.Observer.ConnectFailed("c", new DnsEndPoint("127.0.0.1", 5002), SocketError.ConnectionRefused);
+
+        // The health state is left to the policy (TransportFailureRate would set it back to Healthy at its next report).
+        Assert.Empty(kit.HealthUpdater.Calls);
+        Assert.Equal(["a"], kit.Available());
+        Assert.Equal(1, kit.Destinations.UpdatesOf("c"));
+        Assert.Equal(1L, kit.Ejections["b"]);
+
+        time.Advance(TimeSpan.FromSeconds(9.9));
+        Assert.Equal(["a"], kit.Available());
+        time.Advance(TimeSpan.FromSeconds(0.2));
+        Assert.Equal(["a", "b"], kit.Available());
+        Assert.Equal(2, kit.Destinations.UpdatesOf("c"));
+
+        // Refused again after reactivation: out again.
+        kit.Observer.ConnectFailed("c", new DnsEndPoint("127.0.0.1", 5002), SocketError.ConnectionRefused);
+        Assert.Equal(["a"], kit.Available());
+        Assert.Equal(2L, kit.Ejections["b"]);
+    }
+
+    [Fact]
+    public void ConnectsUnderWayWhenItWasEjected_DoNotEjectItAgain()
+    {
+        using var kit = SocketKit.Create("TransportFailureRate", new FakeTimeProvider());
+
+        for (var i = 0; i < 5; i++)
+        {
+            kit.Observer.ConnectFailed("c", new DnsEndPoint("127.0.0.1", 5002), SocketError.ConnectionRefused);
+        }
+
+        Assert.Equal(1L, kit.Ejections["b"]);
+        Assert.Equal(1, kit.Destinations.UpdatesOf("c"));
+    }
+
+    [Fact]
+    public void EveryDestinationRefusing_LeavesThemAllInRotation_InsteadOfNone()
+    {
+        using var kit = SocketKit.Create(null, new FakeTimeProvider());
+
+        kit.Observer.ConnectFailed("c", new DnsEndPoint("127.0.0.1", 5001), SocketError.ConnectionRefused);
+        kit.Observer.ConnectFailed("c", new DnsEndPoint("127.0.0.1", 5002), SocketError.ConnectionRefused);
+
+        Assert.Equal(["a", "b"], kit.Available());
+    }
+
+    [Fact]
+    public void AHigherConnectThreshold_CountsRefusedConnectsInARow_AndASuccessfulConnectResetsTheCount()
+    {
+        using var kit = SocketKit.Create("TransportFailureRate", new FakeTimeProvider(), connectThreshold: 2);
+        var b = new DnsEndPoint("127.0.0.1", 5002);
+
+        kit.Observer.ConnectFailed("c", b, SocketError.ConnectionRefused);
+        kit.Observer.Connected("c", b);
+        kit.Observer.ConnectFailed("c", b, SocketError.ConnectionRefused);
+        Assert.Equal(["a", "b"], kit.Available());
+
+        kit.Observer.ConnectFailed("c", b, SocketError.ConnectionRefused);
+        Assert.Equal(["a"], kit.Available());
     }
 
     [Fact]
@@ -98,7 +166,7 @@ public sealed class ConnectFailureEjectionTests
         var updater = new RecordingUpdater();
         var meters = new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<IMeterFactory>();
         var policy = new ConsecutiveFailuresPolicy(updater, new NoopDestinationsUpdater(), new PassiveHealthMetrics(meters, new KnownSeries(new ServiceCollection().BuildServiceProvider())), new ManualTime(), NullLogger<ConsecutiveFailuresPolicy>.Instance);
-        var ejection = new ConnectFailureEjection(policy);
+        var ejection = new ConnectFailureEjection(policy, SocketKit.NewSocketEjection(new NoopDestinationsUpdater(), new FakeTimeProvider(), meters));
         ejection.OnClusterAdded(cluster);
         return (ejection, updater, policy, cluster);
     }
@@ -117,7 +185,7 @@ public sealed class ConnectFailureEjectionTests
             Calls.Add((destination.DestinationId, newHealth, reactivationPeriod));
     }
 
-    private sealed class NoopDestinationsUpdater : IClusterDestinationsUpdater
+    internal sealed class NoopDestinationsUpdater : IClusterDestinationsUpdater
     {
         public void UpdateAllDestinations(ClusterState cluster)
         {

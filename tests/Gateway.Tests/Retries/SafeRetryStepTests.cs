@@ -101,6 +101,42 @@ public sealed class SafeRetryStepTests
     }
 
     [Fact]
+    public async Task AGetWithoutBody_WhoseResponseBodyBrokeBeforeAnyByteReachedTheClient_IsRetried_APostIsNot()
+    {
+        // YARP had the response headers, the first body read failed, nothing was written to the client (it cleared them).
+        var cluster = new TestCluster(budgetPercent: 100, dead: ["d1"], failure: ResetAfterSending, error: ForwarderError.ResponseBodyDestination);
+
+        var get = await cluster.SendAsync(firstDestination: "d1", method: HttpMethods.Get, canHaveBody: false);
+        Assert.Equal(2, cluster.Attempts.Count);
+        Assert.Equal(StatusCodes.Status200OK, get.Response.StatusCode);
+
+        cluster.Attempts.Clear();
+        var post = await cluster.SendAsync(firstDestination: "d1", method: HttpMethods.Post, canHaveBody: true);
+        Assert.Single(cluster.Attempts);
+        Assert.Equal(StatusCodes.Status502BadGateway, post.Response.StatusCode);
+    }
+
+    [Fact]
+    public async Task WithNothingBanked_TheFloorStillAllowsMinRetriesPerSecond_ThenTheBudgetIsExhausted()
+    {
+        // 0%: the percentage never banks anything; the floor allows 3 a second.
+        var cluster = new TestCluster(budgetPercent: 0, dead: ["d1"], minRetriesPerSecond: 3);
+
+        var statuses = new List<int>();
+        for (var i = 0; i < 4; i++)
+        {
+            statuses.Add((await cluster.SendAsync(firstDestination: "d1")).Response.StatusCode);
+        }
+
+        Assert.Equal([200, 200, 200, 502], statuses);
+        Assert.Equal("budget_exhausted", cluster.RetryResults[^1]);
+
+        // A third of a second later, one more.
+        cluster.Time.Advance(TimeSpan.FromSeconds(1.0 / 3));
+        Assert.Equal(StatusCodes.Status200OK, (await cluster.SendAsync(firstDestination: "d1")).Response.StatusCode);
+    }
+
+    [Fact]
     public async Task RetriesOff_ForwardsOnce()
     {
         var cluster = new TestCluster(budgetPercent: 100, dead: ["d1"], enabled: false);
@@ -119,12 +155,14 @@ public sealed class SafeRetryStepTests
         private readonly ClusterState _cluster;
         private readonly RouteModel _route;
         private readonly HttpRequestException _failure;
+        private readonly ForwarderError _error;
         private readonly MeterListener _listener = new();
 
-        public TestCluster(int budgetPercent, string[] dead, int maxAttempts = 2, bool enabled = true, HttpRequestException? failure = null)
+        public TestCluster(int budgetPercent, string[] dead, int maxAttempts = 2, bool enabled = true, HttpRequestException? failure = null, int minRetriesPerSecond = 0, ForwarderError error = ForwarderError.Request)
         {
             Dead = [.. dead];
             _failure = failure ?? Refused;
+            _error = error;
 
             // The Retry block travels in the cluster's metadata, captured by the same code the config reader runs.
             var config = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
@@ -132,6 +170,7 @@ public sealed class SafeRetryStepTests
                 ["ReverseProxy:Clusters:c:Retry:Enabled"] = enabled ? "true" : "false",
                 ["ReverseProxy:Clusters:c:Retry:MaxAttempts"] = maxAttempts.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["ReverseProxy:Clusters:c:Retry:BudgetPercent"] = budgetPercent.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["ReverseProxy:Clusters:c:Retry:MinRetriesPerSecond"] = minRetriesPerSecond.ToString(System.Globalization.CultureInfo.InvariantCulture),
             }).Build();
             var errors = new List<string>();
             var captured = RetryOptions.Block.Capture(config.GetSection("ReverseProxy:Clusters:c"), config, errors);
@@ -146,7 +185,7 @@ public sealed class SafeRetryStepTests
             _route = new RouteModel(new RouteConfig { RouteId = "r", ClusterId = "c" }, _cluster, HttpTransformer.Default);
 
             var meters = new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<IMeterFactory>();
-            _step = new SafeRetryStep(new RetryMetrics(meters, new KnownSeries(new ServiceCollection().BuildServiceProvider())), NullLogger<SafeRetryStep>.Instance);
+            _step = new SafeRetryStep(new RetryMetrics(meters, new KnownSeries(new ServiceCollection().BuildServiceProvider())), Time, NullLogger<SafeRetryStep>.Instance);
             _listener.InstrumentPublished = (instrument, listener) =>
             {
                 if (instrument.Name == "gateway.retries" && ReferenceEquals(instrument.Meter.Scope, meters))
@@ -168,6 +207,8 @@ public sealed class SafeRetryStepTests
         }
 
         public HashSet<string> Dead { get; }
+
+        public ManualTime Time { get; } = new();
 
         public List<string> Attempts { get; } = [];
 
@@ -202,7 +243,7 @@ public sealed class SafeRetryStepTests
             if (Dead.Contains(destination.DestinationId))
             {
                 context.Response.StatusCode = StatusCodes.Status502BadGateway;
-                context.Features.Set<IForwarderErrorFeature>(new ErrorFeature(ForwarderError.Request, _failure));
+                context.Features.Set<IForwarderErrorFeature>(new ErrorFeature(_error, _failure));
                 return Task.Delay(1); // asynchronously, as a real connect failure completes
             }
 
