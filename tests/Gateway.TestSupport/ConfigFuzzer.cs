@@ -32,6 +32,8 @@ public static class ConfigFuzzer
             ("Gateway:Redis:OperationTimeout", "00:00:00.050"),
             ("Gateway:Configuration:PollInterval", "00:00:02"),
             ("ReverseProxy:Clusters:demo:ConnectionPool:MaxConnectionsPerServer", 64),
+            ("ReverseProxy:Clusters:demo:CircuitBreaker:MaxConcurrentRequests", 1000),
+            ("ReverseProxy:Clusters:demo:Retry:MinRetriesPerSecond", 10),
             ("ReverseProxy:Clusters:demo:HttpRequest:ActivityTimeout", "00:01:00"),
             ("ReverseProxy:Routes:demo:MaxRequestBodySize", 2048),
         })

@@ -42,7 +42,11 @@ public sealed class UnknownKeysTests
             .Set("Gateway:RateLimiting:Policies:p:Window", "00:01:00")
             .Set("Gateway:Configuration:Strict", false)
             .Set("ReverseProxy:Clusters:demo:ConnectionPool:MaxConnectionsPerServer", 8)
-            .Set("ReverseProxy:Clusters:demo:Retry:MaxAttempts", 2);
+            .Set("ReverseProxy:Clusters:demo:Retry:MaxAttempts", 2)
+            .Set("ReverseProxy:Clusters:demo:Retry:MinRetriesPerSecond", 10)
+            .Set("ReverseProxy:Clusters:demo:CircuitBreaker:MaxConcurrentRequests", 100)
+            .Set("ReverseProxy:Clusters:demo:CircuitBreaker:MaxPendingRequests", 10)
+            .Set("Gateway:CircuitBreaker:Enabled", true);
 
         Assert.Empty(await UnknownIn(config));
     }
@@ -53,6 +57,7 @@ public sealed class UnknownKeysTests
     [InlineData("Gateway:RateLimiting:Policies:p:PermitLimt", "5", "Gateway:RateLimiting:Policies:p:PermitLimt", "PermitLimit")]
     [InlineData("ReverseProxy:Clusters:demo:ConnectionPool:IdleTimout", "00:00:10", "ReverseProxy:Clusters:demo:ConnectionPool:IdleTimout", "IdleTimeout")]
     [InlineData("ReverseProxy:Clusters:demo:Retrys:MaxAttempts", "2", "ReverseProxy:Clusters:demo:Retrys", "Retry")]
+    [InlineData("ReverseProxy:Clusters:demo:CircuitBreaker:MaxConcurentRequests", "2", "ReverseProxy:Clusters:demo:CircuitBreaker:MaxConcurentRequests", "MaxConcurrentRequests")]
     public async Task Typo_IsReported_WithTheClosestKnownKey(string key, string value, string path, string suggestion)
     {
         var config = JsonNode.Parse(File.ReadAllText(TestPaths.ShippedConfig))!.AsObject().Set(key, value);
