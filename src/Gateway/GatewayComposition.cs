@@ -1,6 +1,7 @@
 // Every capability's services, in one list shared by Program.cs and the config fuzz tests (which must validate
 // exactly what a running gateway validates). Order does not matter between capabilities: they meet only through
 // the ground floor's seams (Foundation/).
+using Gateway.AccessLog;
 using Gateway.Affinity;
 using Gateway.Demo;
 using Gateway.DestinationDraining;
@@ -24,6 +25,7 @@ internal static class GatewayComposition
     public static IServiceCollection AddGatewayFeatures(this IServiceCollection services, IConfiguration configuration) => services
         .AddGatewayTelemetry(configuration)
         .AddManagement()
+        .AddAccessLog()
         .AddHardening()
         .AddSharedState()
         .AddConnectionPools()

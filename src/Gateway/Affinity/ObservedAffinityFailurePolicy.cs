@@ -2,6 +2,7 @@
 // outcomes and to treat an unreadable cookie as no cookie.
 // Gap in YARP: Return503Error answers 503 to a cookie it cannot decrypt (garbage, truncated, forged, or issued with
 // another key ring), so a client could turn its own cookie into an error; here such a request is re-pinned instead.
+using Gateway.Foundation;
 using Microsoft.AspNetCore.Http.Features;
 using Yarp.ReverseProxy.Model;
 using Yarp.ReverseProxy.SessionAffinity;
@@ -23,30 +24,42 @@ internal sealed class ObservedAffinityFailurePolicy(IAffinityFailurePolicy inner
         {
             Log.UnreadableAffinityCookie(logger, cluster.ClusterId);
             metrics.Outcome(cluster.ClusterId, AffinityMetrics.Redistributed);
+            Tell(context, AffinityMetrics.Redistributed);
             return Continue;
         }
 
         var handled = inner.Handle(context, cluster, affinityStatus);
         if (handled.IsCompletedSuccessfully)
         {
-            Record(cluster.ClusterId, handled.Result);
+            Record(context, cluster.ClusterId, handled.Result);
             return handled;
         }
 
-        return AwaitAndRecord(handled, cluster.ClusterId);
+        return AwaitAndRecord(handled, context, cluster.ClusterId);
     }
 
-    private async Task<bool> AwaitAndRecord(Task<bool> handled, string clusterId)
+    private async Task<bool> AwaitAndRecord(Task<bool> handled, HttpContext context, string clusterId)
     {
         var keepProcessing = await handled;
-        Record(clusterId, keepProcessing);
+        Record(context, clusterId, keepProcessing);
         return keepProcessing;
     }
 
-    private void Record(string clusterId, bool keepProcessing)
+    private void Record(HttpContext context, string clusterId, bool keepProcessing)
     {
         Log.PinnedDestinationUnavailable(logger, clusterId, inner.Name);
-        metrics.Outcome(clusterId, keepProcessing ? AffinityMetrics.Redistributed : AffinityMetrics.Failed);
+        var outcome = keepProcessing ? AffinityMetrics.Redistributed : AffinityMetrics.Failed;
+        metrics.Outcome(clusterId, outcome);
+        Tell(context, outcome);
+    }
+
+    /// <summary>The access log's affinity field, when it is on (Foundation's request-facts seam).</summary>
+    private static void Tell(HttpContext context, string outcome)
+    {
+        if (context.Features.Get<IRequestFacts>() is { } facts)
+        {
+            facts.AffinityOutcome = outcome;
+        }
     }
 }
 
