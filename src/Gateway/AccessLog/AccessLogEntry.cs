@@ -29,6 +29,9 @@ internal sealed class AccessLogEntry(AccessLogSettings settings, long startTimes
     /// <summary>Stopwatch ticks of the last attempt, from sending it upstream to the end of its response body; -1 when none was sent.</summary>
     public long UpstreamTicks { get; set; } = -1;
 
+    /// <summary>The route's Timeout fired during an attempt (seen by the upstream step, while ASP.NET Core's timeout feature is set).</summary>
+    public bool RouteTimedOut { get; set; }
+
     // Captured when the request ends.
     public long DurationTicks { get; set; }
 

@@ -14,6 +14,9 @@ namespace Gateway.AccessLog;
 
 internal sealed class AccessLogStep : IRequestStep, IDisposable
 {
+    /// <summary>The error of a request cut by its route's <c>Timeout</c> (YARP reports it as RequestCanceled).</summary>
+    internal const string RouteTimeout = "RouteTimeout";
+
     private static readonly string[] ErrorNames = BuildErrorNames();
 
     private readonly AccessLogWriter _writer;
@@ -166,7 +169,7 @@ internal sealed class AccessLogStep : IRequestStep, IDisposable
             entry.Destination = proxy.ProxiedDestination?.DestinationId;
             if (context.Features.Get<IForwarderErrorFeature>() is { } error)
             {
-                entry.Error = UpstreamErrors.IsRouteTimeout(context, error) ? "RouteTimeout" : ErrorName(error.Error);
+                entry.Error = entry.RouteTimedOut ? RouteTimeout : ErrorName(error.Error);
             }
         }
         else if (endpoint?.Metadata.GetMetadata<RouteModel>() is { } route)

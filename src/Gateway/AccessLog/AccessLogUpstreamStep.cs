@@ -1,7 +1,8 @@
 // Last in YARP's proxy pipeline, right before the forwarder: counts each attempt sent upstream (retries pass through it
-// again) and times the last one. Only installed while the access log is on; a request without a line passes through.
+// again), times the last one, and notes a fired route timeout. Only installed while the access log is on; a request without a line passes through.
 using System.Diagnostics;
 using Gateway.Foundation;
+using Yarp.ReverseProxy.Forwarder;
 
 namespace Gateway.AccessLog;
 
@@ -24,6 +25,12 @@ internal sealed class AccessLogUpstreamStep : IRequestStep
         {
             entry.Attempts++;
             entry.UpstreamTicks = Stopwatch.GetTimestamp() - start;
+        }
+
+        // Told apart from a client that left only here: ASP.NET Core's timeout feature is gone once the request ends.
+        if (context.Features.Get<IForwarderErrorFeature>() is { } error && UpstreamErrors.IsRouteTimeout(context, error))
+        {
+            entry.RouteTimedOut = true;
         }
     }
 }
