@@ -23,14 +23,20 @@ internal sealed class AccessLogEntry(AccessLogSettings settings, long startTimes
 
     public CountingRequestBody? RequestBody { get; set; }
 
-    /// <summary>Attempts sent upstream (retries included).</summary>
+    /// <summary>Passes through the upstream step: attempts forwarded (retries included), plus one if no destination was available.</summary>
     public int Attempts { get; set; }
 
-    /// <summary>Stopwatch ticks of the last attempt, from sending it upstream to the end of its response body; -1 when none was sent.</summary>
-    public long UpstreamTicks { get; set; } = -1;
+    /// <summary>Stopwatch timestamp of the last attempt, taken right before YARP's forwarder.</summary>
+    public long LastAttemptStart { get; set; }
 
-    /// <summary>The route's Timeout fired during an attempt (seen by the upstream step, while ASP.NET Core's timeout feature is set).</summary>
-    public bool RouteTimedOut { get; set; }
+    /// <summary>The route's Timeout token, kept by the upstream step (ASP.NET Core's timeout feature is gone by the end).</summary>
+    public CancellationToken RouteTimeout { get; set; }
+
+    /// <summary>The request, until its line is captured (the line never outlives the request with it).</summary>
+    public HttpContext? Context { get; set; }
+
+    /// <summary>Stopwatch ticks from sending the last attempt to the end of the response; -1 when nothing was sent.</summary>
+    public long UpstreamTicks { get; set; } = -1;
 
     // Captured when the request ends.
     public long DurationTicks { get; set; }

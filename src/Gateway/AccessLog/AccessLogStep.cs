@@ -1,6 +1,7 @@
-// First in the app pipeline, for every request on the proxy listener (never the management one): starts the line,
-// lets the rest of the pipeline run, then captures what happened and hands the line to the writer. Nothing here
-// formats or waits: a full buffer drops the line (counted), the request goes on.
+// First in the app pipeline, for every request on the proxy listener (never the management one): starts the line and
+// lets the request run; once the response is over (Kestrel's OnCompleted: no await of ours in the request's chain) it
+// captures what happened and hands the line to the writer. Nothing here formats or waits: a full buffer drops the line
+// (counted), the request goes on.
 using System.Diagnostics;
 using Gateway.Foundation;
 using Microsoft.AspNetCore.Http.Features;
@@ -22,12 +23,14 @@ internal sealed class AccessLogStep : IRequestStep, IDisposable
     private readonly AccessLogWriter _writer;
     private readonly TimeProvider _time;
     private readonly IDisposable? _reload;
+    private readonly Func<object, Task> _completed;
     private volatile AccessLogSettings _settings;
 
     public AccessLogStep(AccessLogWriter writer, IOptionsMonitor<AccessLogOptions> options, TimeProvider time)
     {
         _writer = writer;
         _time = time;
+        _completed = Completed;
         _settings = new AccessLogSettings(options.CurrentValue);
         // Fields, sampling, query and headers follow reloads (options only ever bind from a validated config).
         _reload = options.OnChange(current => _settings = new AccessLogSettings(current));
@@ -43,7 +46,7 @@ internal sealed class AccessLogStep : IRequestStep, IDisposable
         }
 
         var settings = _settings;
-        var entry = new AccessLogEntry(settings, Stopwatch.GetTimestamp(), _time.GetUtcNow());
+        var entry = new AccessLogEntry(settings, Stopwatch.GetTimestamp(), _time.GetUtcNow()) { Context = context };
         if (Activity.Current is { } activity)
         {
             entry.TraceId = activity.TraceId;
@@ -54,40 +57,26 @@ internal sealed class AccessLogStep : IRequestStep, IDisposable
         context.Features.Set<IRequestFacts>(entry);
         CountBodies(context, entry, settings);
 
-        Task pending;
-        try
-        {
-            pending = next(context);
-        }
-        catch
-        {
-            Complete(context, entry, threw: true);
-            throw;
-        }
-
-        if (pending.IsCompletedSuccessfully)
-        {
-            Complete(context, entry, threw: false);
-            return pending;
-        }
-
-        return AwaitThenComplete(pending, context, entry);
+        // After the response, however it ends: Kestrel has set the final status (its 500 for an exception before the
+        // response started) and cancelled RequestAborted if the connection was cut.
+        context.Response.OnCompleted(_completed, entry);
+        return next(context);
     }
 
     public void Dispose() => _reload?.Dispose();
 
-    private async Task AwaitThenComplete(Task pending, HttpContext context, AccessLogEntry entry)
+    private Task Completed(object state)
     {
-        var threw = true;
-        try
+        var entry = (AccessLogEntry)state;
+        var context = entry.Context!;
+        entry.Context = null;
+        Capture(context, entry);
+        if (entry.IsError || entry.Settings.SampleSuccess())
         {
-            await pending;
-            threw = false;
+            _writer.TryWrite(entry);
         }
-        finally
-        {
-            Complete(context, entry, threw);
-        }
+
+        return Task.CompletedTask;
     }
 
     private static void CountBodies(HttpContext context, AccessLogEntry entry, AccessLogSettings settings)
@@ -109,37 +98,10 @@ internal sealed class AccessLogStep : IRequestStep, IDisposable
         }
     }
 
-    private void Complete(HttpContext context, AccessLogEntry entry, bool threw)
+    private static void Capture(HttpContext context, AccessLogEntry entry)
     {
-        try
-        {
-            Capture(context, entry, threw);
-        }
-        finally
-        {
-            // The wrappers go; the line keeps only what it copied.
-            if (entry.ResponseBody is { } response)
-            {
-                context.Features.Set(response.Inner);
-                entry.ResponseBody = null;
-            }
-
-            if (entry.RequestBody is { } request)
-            {
-                context.Request.Body = request.Inner;
-                entry.RequestBody = null;
-            }
-        }
-
-        if (entry.IsError || entry.Settings.SampleSuccess())
-        {
-            _writer.TryWrite(entry);
-        }
-    }
-
-    private static void Capture(HttpContext context, AccessLogEntry entry, bool threw)
-    {
-        entry.DurationTicks = Stopwatch.GetTimestamp() - entry.StartTimestamp;
+        var now = Stopwatch.GetTimestamp();
+        entry.DurationTicks = now - entry.StartTimestamp;
         var settings = entry.Settings;
         var request = context.Request;
         var response = context.Response;
@@ -151,13 +113,24 @@ internal sealed class AccessLogStep : IRequestStep, IDisposable
         entry.Path = request.Path.Value;
         entry.Query = settings.IncludeQuery ? request.QueryString.Value : null;
         entry.Protocol = request.Protocol;
-
-        // An exception before the response started becomes Kestrel's 500; after, the response is cut.
-        entry.Status = threw && !response.HasStarted ? StatusCodes.Status500InternalServerError : response.StatusCode;
-        entry.Aborted = (threw && response.HasStarted) || context.RequestAborted.IsCancellationRequested;
+        entry.Status = response.StatusCode;
+        entry.Aborted = context.RequestAborted.IsCancellationRequested;
         entry.GrpcStatus = GrpcStatus.Of(context);
-        entry.BytesOut = entry.ResponseBody?.Written ?? -1;
-        entry.BytesIn = entry.RequestBody?.BytesRead ?? (settings.Has(AccessLogField.BytesIn) ? 0 : -1);
+        if (entry.ResponseBody is { } responseBody)
+        {
+            entry.BytesOut = responseBody.Written;
+            entry.ResponseBody = null;
+        }
+
+        if (entry.RequestBody is { } requestBody)
+        {
+            entry.BytesIn = requestBody.BytesRead;
+            entry.RequestBody = null;
+        }
+        else if (settings.Has(AccessLogField.BytesIn))
+        {
+            entry.BytesIn = 0;
+        }
 
         var endpoint = context.GetEndpoint();
         var proxy = context.Features.Get<IReverseProxyFeature>();
@@ -166,10 +139,23 @@ internal sealed class AccessLogStep : IRequestStep, IDisposable
             entry.Proxied = true;
             entry.Route = proxy.Route.Config.RouteId;
             entry.Cluster = proxy.Cluster?.Config.ClusterId;
-            entry.Destination = proxy.ProxiedDestination?.DestinationId;
+            if (proxy.ProxiedDestination is { } destination)
+            {
+                entry.Destination = destination.DestinationId;
+                entry.UpstreamTicks = now - entry.LastAttemptStart;
+            }
+            else if (entry.Attempts > 0)
+            {
+                // The last pass found no destination: nothing was sent on it.
+                entry.Attempts--;
+            }
+
             if (context.Features.Get<IForwarderErrorFeature>() is { } error)
             {
-                entry.Error = entry.RouteTimedOut ? RouteTimeout : ErrorName(error.Error);
+                // YARP reports a fired route timeout as RequestCanceled, as if the client had left.
+                entry.Error = error.Error == ForwarderError.RequestCanceled && entry.RouteTimeout.IsCancellationRequested
+                    ? RouteTimeout
+                    : ErrorName(error.Error);
             }
         }
         else if (endpoint?.Metadata.GetMetadata<RouteModel>() is { } route)

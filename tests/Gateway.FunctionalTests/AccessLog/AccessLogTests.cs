@@ -24,9 +24,15 @@ public sealed class AccessLogTests(ITestOutputHelper output)
     [Fact]
     public async Task AMixOfRequests_GetsExactlyOneLineEach_WithWhatHappened_AndNoCredential()
     {
+        var hangReceived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var live = await UpstreamServer.StartAsync("live", handler: async context =>
         {
-            if (context.Request.Path.StartsWithSegments("/slow"))
+            if (context.Request.Path.StartsWithSegments("/ok/hang"))
+            {
+                hangReceived.TrySetResult();
+            }
+
+            if (context.Request.Path.StartsWithSegments("/slow") || context.Request.Path.StartsWithSegments("/ok/hang"))
             {
                 try
                 {
@@ -71,6 +77,16 @@ public sealed class AccessLogTests(ITestOutputHelper output)
         await SendAsync(client, new HttpRequestMessage(HttpMethod.Get, "/dead"), HttpStatusCode.BadGateway);
         await SendAsync(client, new HttpRequestMessage(HttpMethod.Get, "/slow"), HttpStatusCode.GatewayTimeout);
         await SendAsync(client, new HttpRequestMessage(HttpMethod.Get, "/retry"), HttpStatusCode.OK);
+
+        // A client that gives up while the upstream is still working: the gateway sees its connection go.
+        using (var giveUp = new CancellationTokenSource())
+        using (var impatient = gateway.CreateProxyClient())
+        {
+            var hanging = impatient.GetAsync("/ok/hang", giveUp.Token);
+            await hangReceived.Task.WaitAsync(AccessLogKit.Deadline);
+            await giveUp.CancelAsync();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => hanging);
+        }
 
         // A new session, then the same client back with its affinity cookie: pinned.
         using var first = await client.SendAsync(new HttpRequestMessage(HttpMethod.Get, "/sticky/first"));
@@ -121,7 +137,7 @@ public sealed class AccessLogTests(ITestOutputHelper output)
             (await management.GetAsync("/metrics")).EnsureSuccessStatusCode();
         }
 
-        string[] paths = ["/ok", "/nothing-here", "/limited/first", "/limited/second", "/dead", "/slow", "/retry", "/sticky/first", "/sticky/second", "/test.Echo/Get", "/refused", "/ok/forwarded"];
+        string[] paths = ["/ok", "/ok/hang", "/nothing-here", "/limited/first", "/limited/second", "/dead", "/slow", "/retry", "/sticky/first", "/sticky/second", "/test.Echo/Get", "/refused", "/ok/forwarded"];
         await AccessLogKit.WaitForPathsAsync(gateway, paths);
         var lines = AccessLogKit.Lines(gateway);
         foreach (var line in lines)
@@ -178,6 +194,10 @@ public sealed class AccessLogTests(ITestOutputHelper output)
         Assert.Equal(2, retried.GetProperty("attempts").GetInt32());
         Assert.Equal(("retrying", "b-live"), (retried.String("cluster"), retried.String("destination")));
         Assert.False(retried.Has("error"));
+
+        var cut = Line("/ok/hang");
+        Assert.True(cut.GetProperty("aborted").GetBoolean());
+        Assert.Equal("RequestCanceled", cut.String("error"));
 
         var newSession = Line("/sticky/first");
         var pinned = Line("/sticky/second");
