@@ -116,15 +116,18 @@ internal sealed class AccessLogStep : IRequestStep, IDisposable
         entry.Status = response.StatusCode;
         entry.Aborted = context.RequestAborted.IsCancellationRequested;
         entry.GrpcStatus = GrpcStatus.Of(context);
+        // The counters go (Kestrel resets its features for the next request anyway; a reused context must not stack them).
         if (entry.ResponseBody is { } responseBody)
         {
             entry.BytesOut = responseBody.Written;
+            context.Features.Set(responseBody.Inner);
             entry.ResponseBody = null;
         }
 
         if (entry.RequestBody is { } requestBody)
         {
             entry.BytesIn = requestBody.BytesRead;
+            request.Body = requestBody.Inner;
             entry.RequestBody = null;
         }
         else if (settings.Has(AccessLogField.BytesIn))

@@ -145,6 +145,9 @@ public sealed class AccessLogStepTests
         Assert.Equal(10, line.GetProperty("bytes_in").GetInt64());
         Assert.Equal(9, line.GetProperty("bytes_out").GetInt64());
         Assert.Equal("/upload?a=1&b=%C3%A9", line.GetProperty("path").GetString());
+        // The counters are gone once the request is over.
+        Assert.IsType<MemoryStream>(context.Request.Body);
+        Assert.IsNotType<CountingResponseBody>(context.Features.Get<IHttpResponseBodyFeature>());
     }
 
     [Fact]
