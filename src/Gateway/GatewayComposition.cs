@@ -1,6 +1,7 @@
 // Every capability's services, in one list shared by Program.cs and the config fuzz tests (which must validate
 // exactly what a running gateway validates). Order does not matter between capabilities: they meet only through
 // the ground floor's seams (Foundation/).
+using Gateway.AccessLog;
 using Gateway.Affinity;
 using Gateway.CircuitBreaker;
 using Gateway.Demo;
@@ -28,6 +29,7 @@ internal static class GatewayComposition
         .AddGatewayTelemetry(configuration)
         .AddKnownSeries()           // after the telemetry: its seeds run once OpenTelemetry listens (hosted services start in order)
         .AddManagement()
+        .AddAccessLog()
         .AddHardening()
         .AddSharedState()
         .AddConnectionPools()

@@ -1,4 +1,5 @@
 // The one place that states the order of both pipelines. Each step comes from its capability's Use* extension.
+using Gateway.AccessLog;
 using Gateway.Affinity;
 using Gateway.CircuitBreaker;
 using Gateway.DestinationDraining;
@@ -20,6 +21,7 @@ internal static class GatewayPipeline
     /// <summary>The app pipeline (every request, both listeners), then the endpoints: management and the proxy routes.</summary>
     public static WebApplication UseGatewayPipeline(this WebApplication app)
     {
+        app.UseAccessLog();          // first: every proxy-listener request, its final status and whole duration
         app.UseHardening();          // 400 for what a proxy must not forward; trusted X-Forwarded-* only
         app.UseGracefulShutdown();   // in-flight count; Connection: close / GOAWAY while draining
         app.UseRouting();
@@ -45,6 +47,7 @@ internal static class GatewayPipeline
         proxy.UseUpstreamErrorResponses();  // JSON error body for the final outcome, 504 for a fired route timeout
         proxy.UseSafeRetries();             // inside the error bodies, outside passive health: every attempt is reported
         proxy.UsePassiveHealthChecks();
-        proxy.UseUpstreamMetrics();         // last: times each attempt sent upstream
+        proxy.UseUpstreamMetrics();         // times each attempt sent upstream
+        proxy.UseAccessLogUpstream();       // last: counts and times the attempts for the access log
     }
 }

@@ -26,13 +26,14 @@ internal sealed class ObservedAffinityFailurePolicy(IAffinityFailurePolicy inner
         {
             Log.UnreadableAffinityCookie(logger, cluster.ClusterId);
             metrics.Outcome(cluster.ClusterId, AffinityMetrics.Redistributed);
+            Tell(context, AffinityMetrics.Redistributed);
             return Continue;
         }
 
         var handled = inner.Handle(context, cluster, affinityStatus);
         if (handled.IsCompletedSuccessfully && handled.Result)
         {
-            Record(cluster.ClusterId, keepProcessing: true);
+            Record(context, cluster.ClusterId, keepProcessing: true);
             return handled;
         }
 
@@ -42,7 +43,7 @@ internal sealed class ObservedAffinityFailurePolicy(IAffinityFailurePolicy inner
     private async Task<bool> AwaitAndRecord(Task<bool> handled, HttpContext context, string clusterId)
     {
         var keepProcessing = await handled;
-        Record(clusterId, keepProcessing);
+        Record(context, clusterId, keepProcessing);
         if (!keepProcessing && context.Response.StatusCode == StatusCodes.Status503ServiceUnavailable)
         {
             // The policy stopped the pipeline with a bare status (YARP's Return503Error): nothing else writes a body.
@@ -52,10 +53,21 @@ internal sealed class ObservedAffinityFailurePolicy(IAffinityFailurePolicy inner
         return keepProcessing;
     }
 
-    private void Record(string clusterId, bool keepProcessing)
+    private void Record(HttpContext context, string clusterId, bool keepProcessing)
     {
         Log.PinnedDestinationUnavailable(logger, clusterId, inner.Name);
-        metrics.Outcome(clusterId, keepProcessing ? AffinityMetrics.Redistributed : AffinityMetrics.Failed);
+        var outcome = keepProcessing ? AffinityMetrics.Redistributed : AffinityMetrics.Failed;
+        metrics.Outcome(clusterId, outcome);
+        Tell(context, outcome);
+    }
+
+    /// <summary>The access log's affinity field, when it is on (Foundation's request-facts seam).</summary>
+    private static void Tell(HttpContext context, string outcome)
+    {
+        if (context.Features.Get<IRequestFacts>() is { } facts)
+        {
+            facts.AffinityOutcome = outcome;
+        }
     }
 }
 

@@ -107,6 +107,10 @@ internal static class LoadHarness
             foreach (var r in running)
             {
                 r.PeakRssMb = r.Proc?.PeakRssMb() ?? double.NaN;
+                if (r.Finish is not null && r.Proc is { HasExited: false })
+                {
+                    r.Note = await r.Finish();
+                }
             }
 
             return Report.Table(placement, pinned, running, o);

@@ -28,10 +28,14 @@ internal sealed class Proc : IDisposable
         }
     }
 
-    /// <summary>Starts <paramref name="file"/>; with <paramref name="cpus"/> it runs under <c>taskset -c</c>.</summary>
-    public static Proc Start(string file, IEnumerable<string> args, string? cpus = null, IDictionary<string, string>? env = null)
+    /// <summary>
+    /// Starts <paramref name="file"/>; with <paramref name="cpus"/> it runs under <c>taskset -c</c>. With
+    /// <paramref name="stdoutFile"/> its stdout goes straight to that file (as a container runtime's log file), not
+    /// through the harness, whose reading would compete for the cores; <see cref="Output"/> then holds stderr only.
+    /// </summary>
+    public static Proc Start(string file, IEnumerable<string> args, string? cpus = null, IDictionary<string, string>? env = null, string? stdoutFile = null)
     {
-        var psi = new ProcessStartInfo(cpus is null ? file : "taskset")
+        var psi = new ProcessStartInfo(cpus is not null ? "taskset" : stdoutFile is not null ? "sh" : file)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -41,6 +45,22 @@ internal sealed class Proc : IDisposable
         {
             psi.ArgumentList.Add("-c");
             psi.ArgumentList.Add(cpus);
+            if (stdoutFile is not null)
+            {
+                psi.ArgumentList.Add("sh");
+            }
+        }
+
+        if (stdoutFile is not null)
+        {
+            // exec: the shell becomes the process itself, so its /proc figures are the program's.
+            psi.ArgumentList.Add("-c");
+            psi.ArgumentList.Add("exec \"$0\" \"$@\" > \"$BENCH_STDOUT_FILE\"");
+            psi.Environment["BENCH_STDOUT_FILE"] = stdoutFile;
+        }
+
+        if (cpus is not null || stdoutFile is not null)
+        {
             psi.ArgumentList.Add(file);
         }
 

@@ -42,7 +42,7 @@ internal static class Report
 
         foreach (var r in running)
         {
-            sb.AppendLine(Inv($"- `{r.Target.Name}`: {r.Target.Description}"));
+            sb.AppendLine(Inv($"- `{r.Target.Name}`: {r.Target.Description}{(r.Note is null ? "" : $" ({r.Note})")}"));
         }
 
         sb.AppendLine();
@@ -64,6 +64,7 @@ internal static class Report
         var limited = Find(running, "gateway-ratelimit");
         var naive = Find(running, "naive");
         var split = Find(running, "gateway-split");
+        var accessLog = Find(running, "gateway-accesslog");
         sb.AppendLine("Targets (issue 11):");
         Check(sb, "gateway-minimal req/s >= nginx", min, nginx, (a, b) => Rps(a) / Rps(b), r => r >= 1.0, "x nginx");
         Check(sb, "gateway-minimal CPU/request <= 1.5x nginx", min, nginx, (a, b) => Cpu(a) / Cpu(b), r => r <= 1.5, "x nginx");
@@ -81,6 +82,8 @@ internal static class Report
         Check(sb, "Redis rate limit (issue 8): p99 latency vs gateway-minimal", limited, min, (a, b) => Median(a, s => s.P99Ms) / Median(b, s => s.P99Ms), _ => true, "x minimal p99");
         Check(sb, "Redis rate limit (issue 8): req/s vs gateway-minimal", limited, min, (a, b) => Rps(a) / Rps(b), _ => true, "x minimal");
         Check(sb, "pooling (issue 3): gateway-minimal req/s vs naive client-per-request", min, naive, (a, b) => Rps(a) / Rps(b), _ => true, "x naive");
+        Check(sb, "access log (issue 23): CPU/request at 100% sampling <= 1.05x gateway-minimal", accessLog, min, (a, b) => Cpu(a) / Cpu(b), r => r <= 1.05, "x minimal");
+        Check(sb, "access log (issue 23): req/s vs gateway-minimal", accessLog, min, (a, b) => Rps(a) / Rps(b), _ => true, "x minimal");
         sb.AppendLine();
     }
 

@@ -1,4 +1,4 @@
-// The things measured: the upstream itself, nginx, HAProxy, the gateway (minimal, full features, metrics off),
+// The things measured: the upstream itself, nginx, HAProxy, the gateway (minimal, full features, metrics off, access log),
 // plain YARP and the naive client-per-request forwarder; or, in --knobs mode, the gateway under runtime settings.
 using System.Globalization;
 
@@ -22,6 +22,11 @@ internal sealed class RunningTarget(Target target, string url, Proc? proc)
     public double ColdRps { get; set; } = double.NaN;
     public bool WarmupMaxHit { get; set; }
     public string ManagementUrl { get; init; } = "";
+
+    /// <summary>Asked once the rounds are over, before the process stops; its answer is printed under the table.</summary>
+    public Func<Task<string>>? Finish { get; set; }
+
+    public string? Note { get; set; }
 }
 
 internal sealed class Target(string name, string description, Func<TargetContext, Target, Task<RunningTarget>> start)
@@ -43,6 +48,8 @@ internal sealed class Target(string name, string description, Func<TargetContext
         Gateway("gateway-ratelimit", "minimal + a Redis-backed rate limit only (issue 8's latency cost)", (ctx) => Servers.GatewayRateLimit(ctx.UpstreamPort, ctx.RedisPort), []),
         Gateway("gateway-metrics-off", "minimal with Gateway__Telemetry__Metrics=false", (ctx) => Servers.GatewayMinimal(ctx.UpstreamPort),
             new() { ["Gateway__Telemetry__Metrics"] = "false" }),
+        Gateway("gateway-accesslog", "minimal + the access log at 100% sampling, stdout to a file (issue 23)", (ctx) => Servers.GatewayMinimal(ctx.UpstreamPort),
+            new() { ["Gateway__AccessLog__Enabled"] = "true", ["Gateway__AccessLog__SampleRate"] = "1" }),
         new("plain-yarp", "AddReverseProxy().LoadFromConfig, runtime defaults", (ctx, t) =>
             StartDotnetAsync(ctx, t, ctx.Options.BenchDll, ["yarp", "--config", WriteConfig(ctx, t, Servers.GatewayMinimal(ctx.UpstreamPort))], [])),
         new("naive", "new HttpClient + handler per request (issue 3)", (ctx, t) =>
@@ -76,7 +83,14 @@ internal sealed class Target(string name, string description, Func<TargetContext
                 shipped[k] = v;
             }
 
-            var r = await StartDotnetAsync(ctx, t, ctx.Options.GatewayDll, ["--config", WriteConfig(ctx, t, config(ctx))], shipped);
+            var accessLog = env.ContainsKey("Gateway__AccessLog__Enabled");
+            var stdoutFile = accessLog ? Path.Combine(ctx.Work, $"{Safe(t.Name)}-{ctx.Placement}.stdout") : null;
+            var r = await StartDotnetAsync(ctx, t, ctx.Options.GatewayDll, ["--config", WriteConfig(ctx, t, config(ctx))], shipped, stdoutFile);
+            if (r.NotAvailable is null && accessLog)
+            {
+                await CheckAccessLogAsync(r, stdoutFile!);
+            }
+
             if (r.NotAvailable is null && env.ContainsKey("Gateway__Telemetry__Metrics"))
             {
                 // An unknown key is silently ignored by configuration: only count "metrics off" if a proxied request
@@ -115,6 +129,61 @@ internal sealed class Target(string name, string description, Func<TargetContext
             return r;
         });
 
+    /// <summary>
+    /// Only count "access log on" if a proxied request is written as a line (an unknown key would be silently ignored);
+    /// at the end, the lines written and dropped (a drop would mean the run measured less than 100% logging).
+    /// </summary>
+    private static async Task CheckAccessLogAsync(RunningTarget r, string stdoutFile)
+    {
+        using (await Http.TryGetAsync(r.Url))
+        {
+        }
+
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (AccessLogCount(await Http.TryGetAsync(r.ManagementUrl + "/metrics"), "gateway_access_log_written_total") < 1)
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                r.NotAvailable = "n/a: Gateway:AccessLog not in this build (no line written for a proxied request)";
+                return;
+            }
+
+            await Task.Delay(200);
+        }
+
+        r.Finish = async () =>
+        {
+            using var metrics = await Http.TryGetAsync(r.ManagementUrl + "/metrics");
+            var text = metrics is { IsSuccessStatusCode: true } ? await metrics.Content.ReadAsStringAsync() : "";
+            var written = AccessLogCount(text, "gateway_access_log_written_total");
+            var dropped = AccessLogCount(text, "gateway_access_log_dropped_total");
+            var bytes = File.Exists(stdoutFile) ? new FileInfo(stdoutFile).Length : 0;
+            File.Delete(stdoutFile);
+            return Invariant($"{written:F0} lines written ({bytes / 1e6:F0} MB of stdout), {dropped:F0} dropped");
+        };
+    }
+
+    private static double AccessLogCount(HttpResponseMessage? metrics, string name)
+    {
+        using (metrics)
+        {
+            return metrics is { IsSuccessStatusCode: true } ? AccessLogCount(metrics.Content.ReadAsStringAsync().GetAwaiter().GetResult(), name) : 0;
+        }
+    }
+
+    private static double AccessLogCount(string metricsText, string name)
+    {
+        foreach (var line in metricsText.Split('\n'))
+        {
+            if (line.StartsWith(name, StringComparison.Ordinal) && !line.StartsWith('#'))
+            {
+                return double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
+            }
+        }
+
+        return 0;
+    }
+
     private static string WriteConfig(TargetContext ctx, Target t, string json)
     {
         var path = Path.Combine(ctx.Work, $"{Safe(t.Name)}-{ctx.Placement}.json");
@@ -124,7 +193,7 @@ internal sealed class Target(string name, string description, Func<TargetContext
 
     private static string Safe(string name) => string.Concat(name.Select(c => char.IsLetterOrDigit(c) ? c : '-'));
 
-    private static async Task<RunningTarget> StartDotnetAsync(TargetContext ctx, Target t, string dll, List<string> args, Dictionary<string, string> extraEnv)
+    private static async Task<RunningTarget> StartDotnetAsync(TargetContext ctx, Target t, string dll, List<string> args, Dictionary<string, string> extraEnv, string? stdoutFile = null)
     {
         var port = Proc.FreePort();
         var mgmt = Proc.FreePort();
@@ -141,7 +210,7 @@ internal sealed class Target(string name, string description, Func<TargetContext
             env[k] = v;
         }
 
-        var proc = Proc.Start("dotnet", [dll, .. args], ctx.ProxyCpu, env);
+        var proc = Proc.Start("dotnet", [dll, .. args], ctx.ProxyCpu, env, stdoutFile);
         var r = new RunningTarget(t, $"http://127.0.0.1:{port}/", proc) { ManagementUrl = $"http://127.0.0.1:{mgmt}" };
         var why = await Http.WaitOkAsync(r.Url, proc, TimeSpan.FromSeconds(60));
         if (why is not null)

@@ -61,13 +61,27 @@ public sealed partial class GatewayProcess : IAsyncDisposable
         return await StartWithConfigFileAsync(directory, configPath, environment, waitUntilReady);
     }
 
+    /// <summary>
+    /// As <see cref="StartAsync(string, IDictionary{string, string}?, bool)"/>, but nobody ever reads the gateway's stdout:
+    /// once the pipe's buffer is full every write to stdout blocks, as with a stuck log collector. <see cref="Output"/>
+    /// then holds stderr only.
+    /// </summary>
+    public static async Task<GatewayProcess> StartWithUnreadStdoutAsync(string configJson, IDictionary<string, string>? environment = null)
+    {
+        var directory = System.IO.Directory.CreateTempSubdirectory("gateway-test-").FullName;
+        var configPath = Path.Combine(directory, "gateway.json");
+        await File.WriteAllTextAsync(configPath, configJson);
+        return await StartWithConfigFileAsync(directory, configPath, environment, readStandardOutput: false);
+    }
+
     /// <summary>Starts on an existing config path (e.g. a ConfigMap-style symlink).</summary>
     public static async Task<GatewayProcess> StartWithConfigFileAsync(
-        string directory, string configPath, IDictionary<string, string>? environment, bool waitUntilReady = true, string? workingDirectory = null)
+        string directory, string configPath, IDictionary<string, string>? environment, bool waitUntilReady = true, string? workingDirectory = null,
+        bool readStandardOutput = true)
     {
         for (var attempt = 0; ; attempt++)
         {
-            var gateway = Launch(directory, configPath, environment, workingDirectory);
+            var gateway = Launch(directory, configPath, environment, workingDirectory, readStandardOutput);
             if (!waitUntilReady)
             {
                 return gateway;
@@ -86,7 +100,7 @@ public sealed partial class GatewayProcess : IAsyncDisposable
         }
     }
 
-    private static GatewayProcess Launch(string directory, string configPath, IDictionary<string, string>? environment, string? workingDirectory)
+    private static GatewayProcess Launch(string directory, string configPath, IDictionary<string, string>? environment, string? workingDirectory, bool readStandardOutput)
     {
         var dll = TestPaths.GatewayDll;
         if (!File.Exists(dll))
@@ -141,7 +155,11 @@ public sealed partial class GatewayProcess : IAsyncDisposable
             gateway._exited.TrySetResult(process.ExitCode);
         };
         process.Start();
-        process.BeginOutputReadLine();
+        if (readStandardOutput)
+        {
+            process.BeginOutputReadLine();
+        }
+
         process.BeginErrorReadLine();
         return gateway;
     }

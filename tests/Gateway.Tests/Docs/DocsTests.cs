@@ -20,6 +20,7 @@ public sealed partial class DocsTests
         "docs/rate-limiting.md",
         "docs/resilience.md",
         "docs/observability.md",
+        "docs/access-log.md",
         "docs/security.md",
         "docs/protocols.md",
         "docs/deploy.md",
