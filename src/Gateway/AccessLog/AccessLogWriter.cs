@@ -14,9 +14,9 @@ internal sealed class AccessLogWriter : IHostedService, IDisposable
 
     /// <summary>
     /// After a write, lines gather this long before the next: one wake-up and one write per interval under load, not per
-    /// request. The buffer must hold an interval's traffic (8192 lines: 400k requests/s).
+    /// request. The buffer must hold an interval's traffic (8192 lines: 160k requests/s).
     /// </summary>
-    private static readonly TimeSpan GatherInterval = TimeSpan.FromMilliseconds(20);
+    private static readonly TimeSpan GatherInterval = TimeSpan.FromMilliseconds(50);
 
     private static readonly TimeSpan DropReportInterval = TimeSpan.FromMinutes(1);
     private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(2);
