@@ -18,7 +18,6 @@ internal sealed class AccessLogStep : IRequestStep, IDisposable
     /// <summary>The error of a request cut by its route's <c>Timeout</c> (YARP reports it as RequestCanceled).</summary>
     internal const string RouteTimeout = "RouteTimeout";
 
-    private static readonly string[] ErrorNames = BuildErrorNames();
 
     private readonly AccessLogWriter _writer;
     private readonly TimeProvider _time;
@@ -158,7 +157,7 @@ internal sealed class AccessLogStep : IRequestStep, IDisposable
                 // YARP reports a fired route timeout as RequestCanceled, as if the client had left.
                 entry.Error = error.Error == ForwarderError.RequestCanceled && entry.RouteTimeout.IsCancellationRequested
                     ? RouteTimeout
-                    : ErrorName(error.Error);
+                    : ForwarderErrorNames.Of(error.Error);
             }
         }
         else if (endpoint?.Metadata.GetMetadata<RouteModel>() is { } route)
@@ -187,31 +186,5 @@ internal sealed class AccessLogStep : IRequestStep, IDisposable
 
             entry.Headers = values;
         }
-    }
-
-    private static string ErrorName(ForwarderError error)
-    {
-        var index = (int)error;
-        return (uint)index < (uint)ErrorNames.Length ? ErrorNames[index] : "Unknown";
-    }
-
-    /// <summary>Enum names cached once: <c>ToString()</c> on an enum allocates.</summary>
-    private static string[] BuildErrorNames()
-    {
-        var values = Enum.GetValues<ForwarderError>();
-        var max = 0;
-        foreach (var value in values)
-        {
-            max = Math.Max(max, (int)value);
-        }
-
-        var names = new string[max + 1];
-        Array.Fill(names, "Unknown");
-        foreach (var value in values)
-        {
-            names[(int)value] = value.ToString();
-        }
-
-        return names;
     }
 }

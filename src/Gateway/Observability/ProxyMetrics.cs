@@ -16,7 +16,6 @@ internal sealed class ProxyMetrics
     private const string NoDestination = "none";
 
     private static readonly string[] StatusClasses = ["other", "1xx", "2xx", "3xx", "4xx", "5xx"];
-    private static readonly string[] ErrorNames = BuildErrorNames();
 
     private readonly Counter<long> _requests;
     private readonly Histogram<double> _requestDuration;
@@ -99,29 +98,5 @@ internal sealed class ProxyMetrics
             : "OTHER";
     }
 
-    /// <summary>Enum names cached once: <c>ToString()</c> on an enum allocates.</summary>
-    internal static string ErrorName(ForwarderError error)
-    {
-        var index = (int)error;
-        return (uint)index < (uint)ErrorNames.Length ? ErrorNames[index] : "Unknown";
-    }
-
-    private static string[] BuildErrorNames()
-    {
-        var values = Enum.GetValues<ForwarderError>();
-        var max = 0;
-        foreach (var value in values)
-        {
-            max = Math.Max(max, (int)value);
-        }
-
-        var names = new string[max + 1];
-        Array.Fill(names, "Unknown");
-        foreach (var value in values)
-        {
-            names[(int)value] = value.ToString();
-        }
-
-        return names;
-    }
+    internal static string ErrorName(ForwarderError error) => ForwarderErrorNames.Of(error);
 }
