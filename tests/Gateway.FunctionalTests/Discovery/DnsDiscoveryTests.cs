@@ -80,7 +80,8 @@ public sealed class DnsDiscoveryTests(ITestOutputHelper output)
 
         await WaitForDestinationsAsync(gateway, (Id("pod-a"), "ready"), (Id("pod-b"), "ready"));
         var failed = load.Samples.Where(s => s.Failed).ToList();
-        Assert.True(load.Samples.Count > 200, $"only {load.Samples.Count} requests under load");
+        // The reload happened under load (100 a second for 3 s; SteadyLoad skips the slots a stalled box misses).
+        Assert.True(load.Samples.Count(s => s.StartedAt > reloadedAt) >= 50, $"only {load.Samples.Count(s => s.StartedAt > reloadedAt)} requests under load after the reload ({load.Samples.Count} in all)");
         Assert.True(failed.Count == 0, string.Join("\n", failed.Take(10).Select(f => $"{f.StartedAt:F3}s: {f.Status} {f.Error}")));
     }
 
