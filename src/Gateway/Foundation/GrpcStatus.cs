@@ -16,6 +16,12 @@ internal static class GrpcStatus
         "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED",
     ];
 
+    /// <summary>How many codes gRPC defines (0..16).</summary>
+    public const int CodeCount = 17;
+
+    /// <summary>The name of a code in 0..<see cref="CodeCount"/>-1 (the same string instance every time).</summary>
+    public static string NameAt(int code) => Names[code];
+
     /// <summary>
     /// The response's gRPC status name, or null when the response is not gRPC (its Content-Type is not
     /// <c>application/grpc*</c>) or carries no status (e.g. the stream was cut). Call once the response is complete.

@@ -1,6 +1,7 @@
 // The grpc_status label of gateway.proxy.requests: the gRPC status a gateway client received, as one of the 17 code
 // names, or "none" for a request that is not gRPC. A gRPC error is an HTTP 200, so status_class alone counts it as 2xx.
 using System.Globalization;
+using Gateway.Foundation;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Primitives;
 
@@ -13,15 +14,7 @@ internal static class GrpcStatusLabel
     private const string GrpcContentType = "application/grpc";
     private const string StatusHeader = "grpc-status";
 
-    /// <summary>Indexed by the status code, as gRPC numbers them (doc/statuscodes.md); the names are the spec's own.</summary>
-    private static readonly string[] CodeNames =
-    [
-        "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND", "ALREADY_EXISTS",
-        "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED",
-        "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED",
-    ];
-
-    private static readonly string Unknown = CodeNames[2];
+    private static readonly string Unknown = GrpcStatus.NameAt(2);
 
     /// <summary>The label for a finished request; reads headers already in memory and allocates nothing.</summary>
     public static string Of(HttpContext context)
@@ -57,17 +50,17 @@ internal static class GrpcStatusLabel
 
     /// <summary>A code outside 0..16, or no number at all, is UNKNOWN, as the spec tells clients to read it.</summary>
     internal static string FromHeader(StringValues value) =>
-        int.TryParse(value.Count > 0 ? value[0] : null, NumberStyles.None, CultureInfo.InvariantCulture, out var code) && (uint)code < (uint)CodeNames.Length
-            ? CodeNames[code]
+        int.TryParse(value.Count > 0 ? value[0] : null, NumberStyles.None, CultureInfo.InvariantCulture, out var code) && (uint)code < (uint)GrpcStatus.CodeCount
+            ? GrpcStatus.NameAt(code)
             : Unknown;
 
     internal static string FromHttpStatus(int statusCode) => statusCode switch
     {
-        400 => CodeNames[13],                      // INTERNAL
-        401 => CodeNames[16],                      // UNAUTHENTICATED
-        403 => CodeNames[7],                       // PERMISSION_DENIED
-        404 => CodeNames[12],                      // UNIMPLEMENTED
-        429 or 502 or 503 or 504 => CodeNames[14], // UNAVAILABLE
+        400 => GrpcStatus.NameAt(13),                      // INTERNAL
+        401 => GrpcStatus.NameAt(16),                      // UNAUTHENTICATED
+        403 => GrpcStatus.NameAt(7),                       // PERMISSION_DENIED
+        404 => GrpcStatus.NameAt(12),                      // UNIMPLEMENTED
+        429 or 502 or 503 or 504 => GrpcStatus.NameAt(14), // UNAVAILABLE
         _ => Unknown,
     };
 }

@@ -23,7 +23,6 @@ internal sealed class ConsecutiveFailuresPolicy(
     public const string PolicyName = "ConsecutiveFailures";
 
     private readonly ConditionalWeakTable<DestinationState, DestinationRecord> _records = new();
-    private readonly ConditionalWeakTable<ClusterModel, EjectionSettings> _settings = new();
 
     public string Name => PolicyName;
 
@@ -125,7 +124,7 @@ internal sealed class ConsecutiveFailuresPolicy(
         Log.Ejected(logger, cluster.ClusterId, destination.DestinationId, period, failures, ejections);
     }
 
-    private bool IsFailure(HttpContext context, ClusterState cluster, IForwarderErrorFeature? error)
+    private static bool IsFailure(HttpContext context, ClusterState cluster, IForwarderErrorFeature? error)
     {
         if (error is not null)
         {
@@ -135,17 +134,7 @@ internal sealed class ConsecutiveFailuresPolicy(
         return context.Response.StatusCode >= 500 && SettingsFor(cluster.Model).Count5xx;
     }
 
-    private EjectionSettings SettingsFor(ClusterModel model)
-    {
-        if (_settings.TryGetValue(model, out var settings))
-        {
-            return settings;
-        }
-
-        settings = EjectionSettings.From(model.Config);
-        _settings.AddOrUpdate(model, settings);
-        return settings;
-    }
+    private static EjectionSettings SettingsFor(ClusterModel model) => EjectionSettings.For(model);
 
     private sealed class DestinationRecord
     {

@@ -17,6 +17,13 @@ internal sealed record EjectionSettings(int Threshold, int ConnectThreshold, Tim
     public const int DefaultConnectThreshold = 1;
 
     /// <summary>Reads the metadata our config filter filled in (validated before the config was accepted).</summary>
+    // Keyed by the cluster model YARP builds per config: a reload's new model reads its new settings once.
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<Yarp.ReverseProxy.Model.ClusterModel, EjectionSettings> Cached = new();
+
+    /// <summary>The settings of <paramref name="model"/>'s config, parsed once per model (shared by the policy and the socket ejection).</summary>
+    public static EjectionSettings For(Yarp.ReverseProxy.Model.ClusterModel model) =>
+        Cached.GetValue(model, static m => From(m.Config));
+
     public static EjectionSettings From(ClusterConfig config)
     {
         var metadata = config.Metadata;

@@ -19,7 +19,6 @@ internal sealed class SocketEjection(
     ILogger<SocketEjection> logger)
 {
     private readonly ConditionalWeakTable<DestinationState, Mark> _marks = new();
-    private readonly ConditionalWeakTable<ClusterModel, EjectionSettings> _settings = new();
     private IClusterDestinationsUpdater? _destinationsUpdater;
     private int _ejected;
     private int _counting;
@@ -109,17 +108,7 @@ internal sealed class SocketEjection(
     private IClusterDestinationsUpdater DestinationsUpdater =>
         _destinationsUpdater ??= services.GetRequiredService<IClusterDestinationsUpdater>();
 
-    private EjectionSettings SettingsFor(ClusterModel model)
-    {
-        if (_settings.TryGetValue(model, out var settings))
-        {
-            return settings;
-        }
-
-        settings = EjectionSettings.From(model.Config);
-        _settings.AddOrUpdate(model, settings);
-        return settings;
-    }
+    private static EjectionSettings SettingsFor(ClusterModel model) => EjectionSettings.For(model);
 
     private sealed class Mark
     {
