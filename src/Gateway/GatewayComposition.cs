@@ -13,6 +13,7 @@ using Gateway.Foundation;
 using Gateway.Hardening;
 using Gateway.Management;
 using Gateway.Observability;
+using Gateway.OutputCaching;
 using Gateway.PassiveHealth;
 using Gateway.Pooling;
 using Gateway.RateLimiting;
@@ -39,6 +40,7 @@ internal static class GatewayComposition
         .AddGracefulShutdown()
         .AddRateLimiting()
         .AddEdgePolicies()
+        .AddOutputCaching()
         .AddPassiveHealth()
         .AddRetries()
         .AddCircuitBreaker()

@@ -9,6 +9,7 @@ using Gateway.Foundation;
 using Gateway.Hardening;
 using Gateway.Management;
 using Gateway.Observability;
+using Gateway.OutputCaching;
 using Gateway.Pooling;
 using Gateway.Retries;
 using Gateway.Shutdown;
@@ -28,6 +29,7 @@ internal static class GatewayPipeline
         app.UseEdgePolicies();       // the route's CorsPolicy (needs the endpoint)
         app.UseRateLimiter();        // the route's RateLimiterPolicy (needs the endpoint)
         app.UseRequestTimeouts();    // the route's Timeout (needs the endpoint)
+        app.UseOutputCaching();      // the route's OutputCachePolicy: after authorization and the rate limiter
         app.MapManagementEndpoints();
         app.MapReverseProxy(UseProxyPipeline).WithMetadata(ListenerMetadata.Proxy);
         return app;

@@ -13,7 +13,6 @@ internal sealed class RoutePolicyCheck : IGatewayConfigCheck
         {
             Refuse(route, "AuthorizationPolicy", "Anonymous", "authorization policies cannot be defined in the gateway's config yet", errors);
             Refuse(route, "CorsPolicy", "Disable", "CORS policies cannot be defined in the gateway's config yet", errors);
-            Refuse(route, "OutputCachePolicy", allowed: null, "output caching cannot be configured in the gateway yet; remove the key", errors);
         }
     }
 

@@ -63,7 +63,13 @@ public sealed class YarpKeysTests
             await k.StatusAsync(HttpStatusCode.TooManyRequests, "/limited");
         });
         yield return new("RateLimiterPolicy unknown", c => c.Set($"{Route}:RateLimiterPolicy", "nope"), RefusedAt: $"{Route}:RateLimiterPolicy");
-        yield return new("OutputCachePolicy", c => c.Set($"{Route}:OutputCachePolicy", "short"), RefusedAt: $"{Route}:OutputCachePolicy");
+        yield return new("OutputCachePolicy", c => c.Set($"{Route}:OutputCachePolicy", "short"), Check: async k =>
+        {
+            await k.ForwardedAsync(k.A, "/cached");
+            await k.StatusAsync(HttpStatusCode.OK, "/cached");
+            Assert.Single(k.A.Requests, r => r.PathAndQuery == "/cached"); // the second was served from the cache
+        });
+        yield return new("OutputCachePolicy unknown", c => c.Set($"{Route}:OutputCachePolicy", "nope"), RefusedAt: $"{Route}:OutputCachePolicy");
         yield return new("TimeoutPolicy unknown", c => c.Set($"{Route}:TimeoutPolicy", "slow"), RefusedAt: Route);
         yield return new("Timeout", c => c.Set($"{Route}:Timeout", "00:00:00.300"), Check: async k =>
         {
@@ -243,14 +249,15 @@ public sealed class YarpKeysTests
         Assert.True(failures.Count == 0, string.Join("\n\n", failures));
     }
 
-    /// <summary>A catch-all route to cluster <c>backend</c> (destination a), a second cluster <c>other</c> (b), a one-request rate-limit policy.</summary>
+    /// <summary>A catch-all route to cluster <c>backend</c> (destination a), a second cluster <c>other</c> (b), a one-request rate-limit policy, an output-cache policy.</summary>
     private static JsonObject Base(UpstreamServer a, UpstreamServer b, string row)
     {
         var config = GatewayConfig.SingleCluster("backend", ("a", a.Url));
         config.Set("ReverseProxy:Clusters:other:Destinations:b:Address", b.Url)
             .Set($"{Route}:Metadata:row", row) // every row's file differs from the last, so each is a change
             .Set("Gateway:Configuration:PollInterval", "00:00:00.2")
-            .Set("Gateway:RateLimiting:Policies:one", new JsonObject { ["Algorithm"] = "FixedWindow", ["PermitLimit"] = 1, ["Window"] = "00:10:00", ["PartitionBy"] = "Route" });
+            .Set("Gateway:RateLimiting:Policies:one", new JsonObject { ["Algorithm"] = "FixedWindow", ["PermitLimit"] = 1, ["Window"] = "00:10:00", ["PartitionBy"] = "Route" })
+            .Set("Gateway:OutputCache:Policies:short", new JsonObject { ["Expire"] = "00:10:00" });
         return config;
     }
 
