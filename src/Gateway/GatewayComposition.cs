@@ -4,6 +4,7 @@
 using Gateway.AccessLog;
 using Gateway.Affinity;
 using Gateway.CircuitBreaker;
+using Gateway.Compression;
 using Gateway.Demo;
 using Gateway.DestinationDraining;
 using Gateway.Discovery;
@@ -41,6 +42,7 @@ internal static class GatewayComposition
         .AddRateLimiting()
         .AddEdgePolicies()
         .AddOutputCaching()
+        .AddCompression()
         .AddPassiveHealth()
         .AddRetries()
         .AddCircuitBreaker()

@@ -2,6 +2,7 @@
 using Gateway.AccessLog;
 using Gateway.Affinity;
 using Gateway.CircuitBreaker;
+using Gateway.Compression;
 using Gateway.DestinationDraining;
 using Gateway.EdgePolicies;
 using Gateway.ErrorResponses;
@@ -26,6 +27,7 @@ internal static class GatewayPipeline
         app.UseHardening();          // 400 for what a proxy must not forward; trusted X-Forwarded-* only
         app.UseGracefulShutdown();   // in-flight count; Connection: close / GOAWAY while draining
         app.UseRouting();
+        app.UseCompression();        // the route's Compression block (needs the endpoint); outside every step that writes a body
         app.UseEdgePolicies();       // the route's CorsPolicy (needs the endpoint)
         app.UseRateLimiter();        // the route's RateLimiterPolicy (needs the endpoint)
         app.UseRequestTimeouts();    // the route's Timeout (needs the endpoint)
