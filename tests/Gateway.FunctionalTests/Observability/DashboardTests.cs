@@ -45,7 +45,10 @@ public sealed class DashboardTests(ITestOutputHelper output)
         kubernetes.Upsert(EndpointSliceJson.Slice("inventory-abcde", "inventory", [EndpointSliceJson.Ready(catalog.Address.ToString(), "inventory-0")], [("http", catalog.Port)]));
         var config = WithDiscoveredCluster(WithAffinityAndRateLimits(TwoRoutesAndABrokenCluster(orders, catalog), catalog))
             // A circuit breaker that never opens under this traffic, so its series exist (at 0).
-            .Set("ReverseProxy:Clusters:catalog:CircuitBreaker", JsonNode.Parse("""{ "MaxConcurrentRequests": 1000 }"""));
+            .Set("ReverseProxy:Clusters:catalog:CircuitBreaker", JsonNode.Parse("""{ "MaxConcurrentRequests": 1000 }"""))
+            // A route with an output-cache policy, so the gateway_output_cache_* series exist (at 0 until requested).
+            .Set("ReverseProxy:Routes:cached", JsonNode.Parse("""{ "ClusterId": "catalog", "OutputCachePolicy": "short", "Match": { "Path": "/cached/{**rest}" } }"""))
+            .Set("Gateway:OutputCache:Policies:short", JsonNode.Parse("""{ "Expire": "00:00:05" }"""));
         var keyRing = Directory.CreateTempSubdirectory("gateway-dashboard-keys-");
         try
         {
