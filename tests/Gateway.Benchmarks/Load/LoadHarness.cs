@@ -225,7 +225,10 @@ internal static class Http
     public static Task<HttpResponseMessage?> TryGetAsync(string url) => TryGetAsync(url, []);
 
     /// <summary>Polls until a 200, the process exits, or the deadline; returns null when OK, else why not.</summary>
-    public static async Task<string?> WaitOkAsync(string url, Proc? proc, TimeSpan timeout)
+    public static Task<string?> WaitOkAsync(string url, Proc? proc, TimeSpan timeout) => WaitOkAsync(url, proc, timeout, []);
+
+    /// <summary>As above, with request headers ("Name: value"), e.g. a route that refuses requests without a token.</summary>
+    public static async Task<string?> WaitOkAsync(string url, Proc? proc, TimeSpan timeout, IEnumerable<string> headers)
     {
         var deadline = DateTime.UtcNow + timeout;
         while (DateTime.UtcNow < deadline)
@@ -236,7 +239,7 @@ internal static class Http
                 return "exited at start: " + LoadHarness.Tail(proc.Output);
             }
 
-            using var response = await TryGetAsync(url);
+            using var response = await TryGetAsync(url, headers);
             if (response is { IsSuccessStatusCode: true })
             {
                 return null;

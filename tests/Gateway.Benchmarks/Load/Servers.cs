@@ -21,6 +21,7 @@ internal static class Servers
           server {
             listen 127.0.0.1:{{port}} backlog=4096;
             location / { default_type text/plain; return 200 "{{Body.TrimEnd('\n')}}\n"; }
+            location = {{BenchJwt.JwksPath}} { default_type application/json; alias {{dir}}/bench-jwks.json; }
           }
           server {
             listen 127.0.0.1:{{statusPort}};
@@ -100,6 +101,56 @@ internal static class Servers
           }
         }
         """;
+
+    /// <summary>
+    /// The minimal gateway with response compression on (issue 18). MinimumBytes 0, so the upstream's 64-byte text/plain
+    /// body is compressed: the per-response cost of compression at its worst ratio of work to bytes saved.
+    /// </summary>
+    public static string GatewayCompression(int upstreamPort) => $$"""
+        {
+          "Gateway": { "Compression": { "Enabled": true, "MinimumBytes": 0 } },
+          "ReverseProxy": {
+            "Routes": { "bench": { "ClusterId": "bench", "Match": { "Path": "{**catch-all}" } } },
+            "Clusters": { "bench": { "Destinations": { "d1": { "Address": "http://127.0.0.1:{{upstreamPort}}/" } } } }
+          }
+        }
+        """;
+
+    /// <summary>
+    /// Issue 18's edge route: JWT validation (keys from the upstream nginx's JWKS), a named CORS policy and compression
+    /// (as <see cref="GatewayCompression"/>). The Authentication/Authorization/Cors keys are the contract's
+    /// (ARCHITECTURE.md), as the auth branch defines them; a build without them refuses this config and the target
+    /// reports n/a.
+    /// </summary>
+    public static string GatewayEdge(int upstreamPort) => $$"""
+        {
+          "Gateway": {
+            "Authentication": {
+              "Schemes": {
+                "bench": {
+                  "Type": "JwtBearer",
+                  "JwksUri": "http://127.0.0.1:{{upstreamPort}}{{BenchJwt.JwksPath}}",
+                  "Issuer": "{{BenchJwt.Issuer}}",
+                  "Audiences": [ "{{BenchJwt.Audience}}" ],
+                  "RequireHttpsMetadata": false
+                }
+              }
+            },
+            "Authorization": { "Policies": { "bench": { "Schemes": [ "bench" ], "RequireAuthenticatedUser": true } } },
+            "Cors": { "Policies": { "bench": { "AllowedOrigins": [ "{{EdgeOrigin}}" ], "AllowedMethods": [ "GET" ] } } },
+            "Compression": { "Enabled": true, "MinimumBytes": 0 }
+          },
+          "ReverseProxy": {
+            "Routes": {
+              "bench": { "ClusterId": "bench", "AuthorizationPolicy": "bench", "CorsPolicy": "bench", "Match": { "Path": "{**catch-all}" } }
+            },
+            "Clusters": { "bench": { "Destinations": { "d1": { "Address": "http://127.0.0.1:{{upstreamPort}}/" } } } }
+          }
+        }
+        """;
+
+    /// <summary>The browser origin the edge target's client claims (allowed by its CORS policy).</summary>
+    public const string EdgeOrigin = "https://app.bench.test";
 
     /// <summary>The minimal gateway plus one Redis-backed fixed-window limit far above the load.</summary>
     public static string GatewayRateLimit(int upstreamPort, int redisPort) => RateLimited(upstreamPort, redisPort, clusterSettings: string.Empty);

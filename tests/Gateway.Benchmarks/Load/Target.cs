@@ -1,4 +1,4 @@
-// The things measured: the upstream itself, nginx, HAProxy, the gateway (minimal, full features, metrics off, access log),
+// The things measured: the upstream itself, nginx, HAProxy, the gateway (minimal, full features, metrics off, access log, edge policies),
 // plain YARP and the naive client-per-request forwarder; or, in --knobs mode, the gateway under runtime settings.
 using System.Globalization;
 
@@ -48,6 +48,13 @@ internal sealed class Target(string name, string description, Func<TargetContext
         Gateway("gateway-ratelimit", "minimal + a Redis-backed rate limit only (issue 8's latency cost)", (ctx) => Servers.GatewayRateLimit(ctx.UpstreamPort, ctx.RedisPort), []),
         Gateway("gateway-metrics-off", "minimal with Gateway__Telemetry__Metrics=false", (ctx) => Servers.GatewayMinimal(ctx.UpstreamPort),
             new() { ["Gateway__Telemetry__Metrics"] = "false" }),
+        Gateway("gateway-compression", "minimal + Brotli/gzip on the 64-byte body (client sends Accept-Encoding; issue 18)", (ctx) => Servers.GatewayCompression(ctx.UpstreamPort), [],
+            clientHeaders: [AcceptEncoding]),
+        Gateway("gateway-edge", "JWT validation (RS256, JWKS) + named CORS policy + compression on one route (issue 18)", (ctx) =>
+        {
+            BenchJwt.WriteJwks(ctx.Work);
+            return Servers.GatewayEdge(ctx.UpstreamPort);
+        }, [], clientHeaders: ["Authorization: Bearer " + BenchJwt.Token, "Origin: " + Servers.EdgeOrigin, AcceptEncoding]),
         Gateway("gateway-accesslog", "minimal + the access log at 100% sampling, stdout to a file (issue 23)", (ctx) => Servers.GatewayMinimal(ctx.UpstreamPort),
             new() { ["Gateway__AccessLog__Enabled"] = "true", ["Gateway__AccessLog__SampleRate"] = "1" }),
         new("plain-yarp", "AddReverseProxy().LoadFromConfig, runtime defaults", (ctx, t) =>
@@ -73,7 +80,10 @@ internal sealed class Target(string name, string description, Func<TargetContext
         return list;
     }
 
-    private static Target Gateway(string name, string description, Func<TargetContext, string> config, Dictionary<string, string> env) =>
+    /// <summary>What a browser sends (gzip, deflate, br): the gateway picks Brotli.</summary>
+    private const string AcceptEncoding = "Accept-Encoding: gzip, deflate, br";
+
+    private static Target Gateway(string name, string description, Func<TargetContext, string> config, Dictionary<string, string> env, List<string>? clientHeaders = null) =>
         new(name, description, async (ctx, t) =>
         {
             // The gateway runs as the image runs it: the Dockerfile's ENV first, then the target's own overrides.
@@ -85,7 +95,12 @@ internal sealed class Target(string name, string description, Func<TargetContext
 
             var accessLog = env.ContainsKey("Gateway__AccessLog__Enabled");
             var stdoutFile = accessLog ? Path.Combine(ctx.Work, $"{Safe(t.Name)}-{ctx.Placement}.stdout") : null;
-            var r = await StartDotnetAsync(ctx, t, ctx.Options.GatewayDll, ["--config", WriteConfig(ctx, t, config(ctx))], shipped, stdoutFile);
+            var r = await StartDotnetAsync(ctx, t, ctx.Options.GatewayDll, ["--config", WriteConfig(ctx, t, config(ctx))], shipped, stdoutFile, clientHeaders ?? []);
+            r.Headers.AddRange(clientHeaders ?? []);
+            if (r.NotAvailable is null && clientHeaders is not null)
+            {
+                await CheckEdgePoliciesAsync(r);
+            }
             if (r.NotAvailable is null && accessLog)
             {
                 await CheckAccessLogAsync(r, stdoutFile!);
@@ -193,7 +208,38 @@ internal sealed class Target(string name, string description, Func<TargetContext
 
     private static string Safe(string name) => string.Concat(name.Select(c => char.IsLetterOrDigit(c) ? c : '-'));
 
-    private static async Task<RunningTarget> StartDotnetAsync(TargetContext ctx, Target t, string dll, List<string> args, Dictionary<string, string> extraEnv, string? stdoutFile = null)
+    /// <summary>
+    /// Only count the compression and edge targets if the features really run: the answer is compressed, the CORS
+    /// policy answers the origin, and a request without the token is refused (a key this build lacks is ignored or refused).
+    /// </summary>
+    private static async Task CheckEdgePoliciesAsync(RunningTarget r)
+    {
+        using var probe = await Http.TryGetAsync(r.Url, r.Headers);
+        if (probe is null || !probe.IsSuccessStatusCode || probe.Content.Headers.ContentEncoding.Count == 0)
+        {
+            r.NotAvailable = Invariant($"n/a: the response is not compressed ({(int?)probe?.StatusCode}, Content-Encoding '{string.Join(",", probe?.Content.Headers.ContentEncoding ?? [])}')");
+            return;
+        }
+
+        if (!r.Headers.Exists(h => h.StartsWith("Authorization:", StringComparison.Ordinal)))
+        {
+            return;
+        }
+
+        if (!probe.Headers.Contains("Access-Control-Allow-Origin"))
+        {
+            r.NotAvailable = "n/a: no Access-Control-Allow-Origin for the allowed origin (CORS policy not applied)";
+            return;
+        }
+
+        using var anonymous = await Http.TryGetAsync(r.Url, r.Headers.Where(h => !h.StartsWith("Authorization:", StringComparison.Ordinal)));
+        if (anonymous is null || (int)anonymous.StatusCode != 401)
+        {
+            r.NotAvailable = Invariant($"n/a: a request without the token was answered {(int?)anonymous?.StatusCode}, not 401 (JWT not enforced)");
+        }
+    }
+
+    private static async Task<RunningTarget> StartDotnetAsync(TargetContext ctx, Target t, string dll, List<string> args, Dictionary<string, string> extraEnv, string? stdoutFile = null, List<string>? probeHeaders = null)
     {
         var port = Proc.FreePort();
         var mgmt = Proc.FreePort();
@@ -212,7 +258,7 @@ internal sealed class Target(string name, string description, Func<TargetContext
 
         var proc = Proc.Start("dotnet", [dll, .. args], ctx.ProxyCpu, env, stdoutFile);
         var r = new RunningTarget(t, $"http://127.0.0.1:{port}/", proc) { ManagementUrl = $"http://127.0.0.1:{mgmt}" };
-        var why = await Http.WaitOkAsync(r.Url, proc, TimeSpan.FromSeconds(60));
+        var why = await Http.WaitOkAsync(r.Url, proc, TimeSpan.FromSeconds(60), probeHeaders ?? []);
         if (why is not null)
         {
             r.NotAvailable = "n/a: " + why;
