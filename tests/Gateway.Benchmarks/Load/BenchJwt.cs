@@ -18,12 +18,15 @@ internal static class BenchJwt
 
     public static string Token => CachedToken.Value;
 
-    /// <summary>Writes the JWKS where the upstream nginx serves it (<see cref="JwksPath"/>, aliased to this file).</summary>
-    public static void WriteJwks(string work)
+    /// <summary>The public key as a JWKS; the upstream nginx answers it at <see cref="JwksPath"/> (inline: its workers may not read our temp dir).</summary>
+    public static string Jwks
     {
-        var parameters = Key.ExportParameters(includePrivateParameters: false);
-        var jwks = new { keys = new[] { new { kty = "RSA", use = "sig", alg = "RS256", kid = KeyId, n = Base64Url(parameters.Modulus!), e = Base64Url(parameters.Exponent!) } } };
-        File.WriteAllText(Path.Combine(work, "bench-jwks.json"), JsonSerializer.Serialize(jwks));
+        get
+        {
+            var parameters = Key.ExportParameters(includePrivateParameters: false);
+            var jwks = new { keys = new[] { new { kty = "RSA", use = "sig", alg = "RS256", kid = KeyId, n = Base64Url(parameters.Modulus!), e = Base64Url(parameters.Exponent!) } } };
+            return JsonSerializer.Serialize(jwks);
+        }
     }
 
     private static string CreateToken()

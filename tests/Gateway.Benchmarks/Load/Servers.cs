@@ -21,7 +21,7 @@ internal static class Servers
           server {
             listen 127.0.0.1:{{port}} backlog=4096;
             location / { default_type text/plain; return 200 "{{Body.TrimEnd('\n')}}\n"; }
-            location = {{BenchJwt.JwksPath}} { default_type application/json; alias {{dir}}/bench-jwks.json; }
+            location = {{BenchJwt.JwksPath}} { default_type application/json; return 200 '{{BenchJwt.Jwks}}'; }
           }
           server {
             listen 127.0.0.1:{{statusPort}};

@@ -50,11 +50,8 @@ internal sealed class Target(string name, string description, Func<TargetContext
             new() { ["Gateway__Telemetry__Metrics"] = "false" }),
         Gateway("gateway-compression", "minimal + Brotli/gzip on the 64-byte body (client sends Accept-Encoding; issue 18)", (ctx) => Servers.GatewayCompression(ctx.UpstreamPort), [],
             clientHeaders: [AcceptEncoding]),
-        Gateway("gateway-edge", "JWT validation (RS256, JWKS) + named CORS policy + compression on one route (issue 18)", (ctx) =>
-        {
-            BenchJwt.WriteJwks(ctx.Work);
-            return Servers.GatewayEdge(ctx.UpstreamPort);
-        }, [], clientHeaders: ["Authorization: Bearer " + BenchJwt.Token, "Origin: " + Servers.EdgeOrigin, AcceptEncoding]),
+        Gateway("gateway-edge", "JWT validation (RS256, JWKS) + named CORS policy + compression on one route (issue 18)", (ctx) => Servers.GatewayEdge(ctx.UpstreamPort), [],
+            clientHeaders: ["Authorization: Bearer " + BenchJwt.Token, "Origin: " + Servers.EdgeOrigin, AcceptEncoding]),
         Gateway("gateway-accesslog", "minimal + the access log at 100% sampling, stdout to a file (issue 23)", (ctx) => Servers.GatewayMinimal(ctx.UpstreamPort),
             new() { ["Gateway__AccessLog__Enabled"] = "true", ["Gateway__AccessLog__SampleRate"] = "1" }),
         new("plain-yarp", "AddReverseProxy().LoadFromConfig, runtime defaults", (ctx, t) =>
