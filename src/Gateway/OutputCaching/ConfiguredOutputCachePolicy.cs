@@ -2,7 +2,8 @@
 // YARP's endpoint metadata. It reads the policy's current settings on every request, so a reload changes them in place.
 // Gap: ASP.NET Core's policies are built in code (OutputCachePolicyBuilder) and fixed once built; ours come from config.
 // Its default policy is replaced, not wrapped: authenticated requests and Set-Cookie responses are opt-in per policy,
-// and upstream "Cache-Control: no-store / no-cache / private" is honoured (the default policy ignores it).
+// upstream "Cache-Control: no-store / no-cache / private" is honoured (the default policy ignores it), and entries are
+// kept apart by the encodings the client accepts (AcceptEncodingKey).
 using Microsoft.AspNetCore.OutputCaching;
 using Microsoft.Net.Http.Headers;
 using Yarp.ReverseProxy.Model;
@@ -32,6 +33,7 @@ internal sealed class ConfiguredOutputCachePolicy(string name, OutputCachePolici
         context.CacheVaryByRules.VaryByHost = true;
         context.CacheVaryByRules.QueryKeys = settings.QueryKeys;
         context.CacheVaryByRules.HeaderNames = settings.HeaderNames;
+        context.CacheVaryByRules.CacheKeyPrefix = AcceptEncodingKey.For(request.Headers.AcceptEncoding);
         return ValueTask.CompletedTask;
     }
 

@@ -161,6 +161,56 @@ public sealed class OutputCacheTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task AnUpstreamThatCompresses_NeverHasItsEncodedEntryServedToAClientThatDidNotAccept()
+    {
+        var served = 0;
+        await using var upstream = await UpstreamServer.StartAsync("api", handler: async context =>
+        {
+            var body = System.Text.Encoding.ASCII.GetBytes($"answer #{Interlocked.Increment(ref served)}");
+            context.Response.ContentType = "text/plain";
+            context.Response.Headers.Vary = "Accept-Encoding";
+            if (context.Request.Headers.AcceptEncoding.ToString().Contains("gzip", StringComparison.Ordinal))
+            {
+                using var buffer = new MemoryStream();
+                using (var gzip = new System.IO.Compression.GZipStream(buffer, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true))
+                {
+                    gzip.Write(body);
+                }
+
+                context.Response.Headers.ContentEncoding = "gzip";
+                body = buffer.ToArray();
+            }
+
+            await context.Response.Body.WriteAsync(body);
+        });
+        await using var gateway = await GatewayProcess.StartAsync(CachedRoute(upstream, "p", new JsonObject { ["Expire"] = "00:05:00" }).ToJson());
+        using var client = gateway.CreateProxyClient();
+
+        async Task<(string? Encoding, byte[] Body)> GetAsync(string? acceptEncoding)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/items");
+            if (acceptEncoding is not null)
+            {
+                request.Headers.TryAddWithoutValidation("Accept-Encoding", acceptEncoding);
+            }
+
+            using var response = await client.SendAsync(request);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            return (response.Content.Headers.ContentEncoding.FirstOrDefault(), await response.Content.ReadAsByteArrayAsync());
+        }
+
+        var gzipped = await GetAsync("gzip, deflate");
+        Assert.Equal("gzip", gzipped.Encoding);
+        var plain = await GetAsync(null);
+        Assert.Null(plain.Encoding);
+        Assert.Equal("answer #2", System.Text.Encoding.ASCII.GetString(plain.Body));
+        var again = await GetAsync("deflate, gzip");
+        Assert.Equal(gzipped.Body, again.Body); // a hit, still gzip for a client that takes it
+        Assert.Equal(2, upstream.Requests.Count);
+        Assert.Equal("answer #2", System.Text.Encoding.ASCII.GetString((await GetAsync("identity")).Body));
+    }
+
+    [Fact]
     public async Task Reload_ChangesAPolicyInPlace_AndRefusesABadValueOrANewNameWithItsKeyPath()
     {
         await using var upstream = await UpstreamServer.StartAsync("api", handler: Numbered());
