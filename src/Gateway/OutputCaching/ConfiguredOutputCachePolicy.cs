@@ -2,9 +2,11 @@
 // YARP's endpoint metadata. It reads the policy's current settings on every request, so a reload changes them in place.
 // Gap: ASP.NET Core's policies are built in code (OutputCachePolicyBuilder) and fixed once built; ours come from config.
 // Its default policy is replaced, not wrapped: authenticated requests and Set-Cookie responses are opt-in per policy,
-// upstream "Cache-Control: no-store / no-cache / private" is honoured (the default policy ignores it), and entries are
+// upstream "Cache-Control: no-store / no-cache / private" and a Vary the key cannot honour keep a response out (the
+// default policy ignores both), and entries are
 // kept apart by the encodings the client accepts (AcceptEncodingKey).
 using Microsoft.AspNetCore.OutputCaching;
+using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
 using Yarp.ReverseProxy.Model;
 
@@ -55,7 +57,8 @@ internal sealed class ConfiguredOutputCachePolicy(string name, OutputCachePolici
             || (!settings.CacheSetCookie && headers.ContainsKey(HeaderNames.SetCookie))
             || HeaderUtilities.ContainsCacheDirective(headers.CacheControl, CacheControlHeaderValue.NoStoreString)
             || HeaderUtilities.ContainsCacheDirective(headers.CacheControl, CacheControlHeaderValue.NoCacheString)
-            || HeaderUtilities.ContainsCacheDirective(headers.CacheControl, CacheControlHeaderValue.PrivateString))
+            || HeaderUtilities.ContainsCacheDirective(headers.CacheControl, CacheControlHeaderValue.PrivateString)
+            || !VariesOnlyByKnown(headers.Vary, settings.HeaderNames))
         {
             context.AllowCacheStorage = false;
         }
@@ -65,6 +68,44 @@ internal sealed class ConfiguredOutputCachePolicy(string name, OutputCachePolici
         }
 
         return ValueTask.CompletedTask;
+    }
+
+    /// <summary>
+    /// The upstream's <c>Vary</c> names only headers the key already holds (the policy's VaryByHeader, Accept-Encoding).
+    /// <c>Vary: Cookie</c>, <c>Vary: *</c> or any other header means the answer depends on something the key does not
+    /// hold: storing it would hand one client's answer to another.
+    /// </summary>
+    internal static bool VariesOnlyByKnown(StringValues vary, StringValues varyByHeader)
+    {
+        foreach (var value in vary)
+        {
+            var rest = value.AsSpan();
+            while (!rest.IsEmpty)
+            {
+                var comma = rest.IndexOf(',');
+                var name = (comma < 0 ? rest : rest[..comma]).Trim();
+                rest = comma < 0 ? [] : rest[(comma + 1)..];
+                if (!name.IsEmpty && !name.Equals(HeaderNames.AcceptEncoding, StringComparison.OrdinalIgnoreCase) && !Contains(varyByHeader, name))
+                {
+                    return false;
+                }
+            }
+        }
+
+        return true;
+    }
+
+    private static bool Contains(StringValues names, ReadOnlySpan<char> name)
+    {
+        foreach (var candidate in names)
+        {
+            if (name.Equals(candidate, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     // The header alone counts, valid or not: a request the authentication step has not (or not yet) judged still

@@ -47,7 +47,7 @@ public sealed class ConfiguredOutputCachePolicyTests
     }
 
     [Fact]
-    public async Task SetCookie_NoStore_Private_AndNon200Responses_AreNotStored()
+    public async Task SetCookie_NoStore_Private_AVaryTheKeyLacks_AndNon200Responses_AreNotStored()
     {
         await using var gateway = TestGateway.Start(Config(new JsonObject { ["Expire"] = "00:01:00" }));
         var policy = ActivatorUtilities.CreateInstance<ConfiguredOutputCachePolicy>(gateway.Services, "p");
@@ -58,9 +58,13 @@ public sealed class ConfiguredOutputCachePolicyTests
         Assert.False(await StoredAsync(policy, r => r.Headers.CacheControl = "max-age=0, no-cache"));
         Assert.False(await StoredAsync(policy, r => r.Headers.CacheControl = "private"));
         Assert.False(await StoredAsync(policy, r => r.StatusCode = 404));
+        Assert.True(await StoredAsync(policy, r => r.Headers.Vary = "Accept-Encoding"));
+        Assert.False(await StoredAsync(policy, r => r.Headers.Vary = "Accept-Encoding, Cookie"));
+        Assert.False(await StoredAsync(policy, r => r.Headers.Vary = "*"));
 
-        gateway.Reload(Config(new JsonObject { ["CacheSetCookie"] = true }));
+        gateway.Reload(Config(new JsonObject { ["CacheSetCookie"] = true, ["VaryByHeader"] = new JsonArray("accept-language") }));
         Assert.True(await StoredAsync(policy, r => r.Headers.SetCookie = "a=b"));
+        Assert.True(await StoredAsync(policy, r => r.Headers.Vary = "Accept-Language,Accept-Encoding"));
     }
 
     [Fact]
