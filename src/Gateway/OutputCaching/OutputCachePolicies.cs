@@ -1,109 +1,28 @@
 // The policies known to this process and their current settings.
-// ASP.NET Core's output-cache options are built once, so the set of names is fixed at start; each name's settings are
-// rebuilt from IOptionsMonitor after every accepted reload and apply from the next request.
+// ASP.NET Core's output-cache options are built once (its named-policy map is internal), so the set of names is fixed
+// at start; each name's settings are rebuilt after every accepted reload and apply from the next request.
+using Gateway.Foundation;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.OutputCaching;
 
-internal sealed class OutputCachePolicies : IDisposable
+internal sealed class OutputCachePolicies(IConfiguration configuration, IOptionsMonitor<OutputCachingOptions> options, ILogger<OutputCachePolicies> logger)
+    : IDisposable
 {
-    private readonly IOptionsMonitor<OutputCachingOptions> _options;
-    private readonly ILogger<OutputCachePolicies> _logger;
-    private readonly Lock _lock = new();
-    private Dictionary<string, PolicySettings>? _settings;
-    private IDisposable? _subscription;
+    private readonly StartupNamedPolicies<OutputCachingOptions, OutputCachePolicyOptions, PolicySettings> _named = new(
+        configuration, $"{OutputCachingOptions.SectionPath}:Policies", StringComparer.OrdinalIgnoreCase, options,
+        static o => o.Policies, static (_, policy) => new PolicySettings(policy), static (old, next) => old.SameAs(next),
+        (name, settings) => Log.PolicyReloaded(logger, name, settings.Expire));
 
-    public OutputCachePolicies(IConfiguration configuration, IOptionsMonitor<OutputCachingOptions> options, ILogger<OutputCachePolicies> logger)
-    {
-        _options = options;
-        _logger = logger;
-        // Names only, without binding: this runs before the config is validated and must not throw on a bad value.
-        var names = new List<string>();
-        foreach (var policy in configuration.GetSection($"{OutputCachingOptions.SectionPath}:Policies").GetChildren())
-        {
-            names.Add(policy.Key);
-        }
-
-        RegisteredNames = names;
-    }
-
-    /// <summary>Policy names present at start: the ones registered with ASP.NET Core's output cache.</summary>
-    public IReadOnlyList<string> RegisteredNames { get; }
-
-    public bool IsRegistered(string name)
-    {
-        foreach (var registered in RegisteredNames)
-        {
-            if (string.Equals(registered, name, StringComparison.OrdinalIgnoreCase))
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
+    /// <summary>Policy names present at start (case-insensitive, as YARP and ASP.NET Core look them up).</summary>
+    public IReadOnlyList<string> RegisteredNames => _named.RegisteredNames;
 
     /// <summary>Current settings of a registered policy. Read on the request path: one volatile read and a dictionary lookup.</summary>
-    public PolicySettings Get(string name)
-    {
-        var settings = Volatile.Read(ref _settings) ?? Initialize();
-        return settings[name];
-    }
+    public PolicySettings Get(string name) => _named.Get(name);
 
-    private Dictionary<string, PolicySettings> Initialize()
-    {
-        lock (_lock)
-        {
-            if (_settings is null)
-            {
-                // First use is after the start-up validation passed, so binding cannot fail here.
-                Volatile.Write(ref _settings, Build(_options.CurrentValue, previous: null));
-                _subscription = _options.OnChange(OnChange);
-            }
+    /// <summary>Each policy binds; a route's <c>OutputCachePolicy</c> names one present at start.</summary>
+    public void CheckRoutes(IConfiguration candidate, ICollection<string> errors) =>
+        _named.CheckRoutes(candidate, "OutputCachePolicy", static _ => false, string.Empty, errors);
 
-            return _settings!;
-        }
-    }
-
-    private void OnChange(OutputCachingOptions options)
-    {
-        lock (_lock)
-        {
-            var next = Build(options, _settings);
-            foreach (var (name, settings) in next)
-            {
-                if (_settings is not null && _settings.TryGetValue(name, out var old) && !old.SameAs(settings))
-                {
-                    Log.PolicyReloaded(_logger, name, settings.Expire);
-                }
-            }
-
-            Volatile.Write(ref _settings, next);
-        }
-    }
-
-    private Dictionary<string, PolicySettings> Build(OutputCachingOptions options, Dictionary<string, PolicySettings>? previous)
-    {
-        var result = new Dictionary<string, PolicySettings>(StringComparer.OrdinalIgnoreCase);
-        foreach (var name in RegisteredNames)
-        {
-            if (options.Policies.TryGetValue(name, out var policy))
-            {
-                result[name] = new PolicySettings(policy);
-            }
-            else if (previous is not null && previous.TryGetValue(name, out var kept))
-            {
-                // Removed on reload: routes can no longer name it (validation), keep it for requests already routed.
-                result[name] = kept;
-            }
-            else
-            {
-                result[name] = new PolicySettings(new OutputCachePolicyOptions());
-            }
-        }
-
-        return result;
-    }
-
-    public void Dispose() => _subscription?.Dispose();
+    public void Dispose() => _named.Dispose();
 }

@@ -46,41 +46,5 @@ internal sealed class OutputCachingOptionsValidator : IValidateOptions<OutputCac
 /// </summary>
 internal sealed class RouteOutputCachePolicyCheck(OutputCachePolicies policies) : IGatewayConfigCheck
 {
-    public void Check(IConfiguration candidate, ICollection<string> errors)
-    {
-        var defined = new List<string>();
-        foreach (var policy in candidate.GetSection($"{OutputCachingOptions.SectionPath}:Policies").GetChildren())
-        {
-            defined.Add(policy.Key);
-            // The binder skips a dictionary entry it cannot bind instead of failing; bind each policy alone to report it.
-            try
-            {
-                policy.Get<OutputCachePolicyOptions>();
-            }
-            catch (InvalidOperationException ex)
-            {
-                errors.Add(ConfigErrors.FromBinder(ex, candidate, policy.Path));
-            }
-        }
-
-        foreach (var route in candidate.GetSection($"{ExtensionBlock.ReverseProxySection}:Routes").GetChildren())
-        {
-            var section = route.GetSection("OutputCachePolicy");
-            var name = section.Value;
-            if (string.IsNullOrEmpty(name))
-            {
-                continue;
-            }
-
-            if (!defined.Contains(name, StringComparer.OrdinalIgnoreCase))
-            {
-                var known = defined.Count == 0 ? "none defined" : "known: " + string.Join(", ", defined.Order(StringComparer.OrdinalIgnoreCase));
-                errors.Add(ConfigErrors.Invalid(section.Path, name, $"names no policy under {OutputCachingOptions.SectionPath}:Policies ({known})"));
-            }
-            else if (!policies.IsRegistered(name))
-            {
-                errors.Add(ConfigErrors.Invalid(section.Path, name, "is a policy added after the gateway started; new policy names take effect after a restart (changed settings of existing policies reload)"));
-            }
-        }
-    }
+    public void Check(IConfiguration candidate, ICollection<string> errors) => policies.CheckRoutes(candidate, errors);
 }

@@ -1,111 +1,30 @@
 // The policies known to this process and their current settings.
 // ASP.NET Core's rate limiter copies its policy map once, so the set of names is fixed at start; each name's settings
 // are re-read from IOptionsMonitor after every accepted reload, and partitions pick them up on their next request.
+using Gateway.Foundation;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.RateLimiting;
 
-internal sealed class RateLimitPolicies : IDisposable
+internal sealed class RateLimitPolicies(IConfiguration configuration, IOptionsMonitor<RateLimitingOptions> options, ILogger<RateLimitPolicies> logger)
+    : IDisposable
 {
-    private readonly IOptionsMonitor<RateLimitingOptions> _options;
-    private readonly ILogger<RateLimitPolicies> _logger;
-    private readonly Lock _lock = new();
-    private Dictionary<string, PolicySettings>? _settings;
-    private IDisposable? _subscription;
-
-    public RateLimitPolicies(IConfiguration configuration, IOptionsMonitor<RateLimitingOptions> options, ILogger<RateLimitPolicies> logger)
-    {
-        _options = options;
-        _logger = logger;
-        // Names only, without binding: this runs before the config is validated and must not throw on a bad value.
-        var names = new List<string>();
-        foreach (var policy in configuration.GetSection($"{RateLimitingOptions.SectionPath}:Policies").GetChildren())
-        {
-            names.Add(policy.Key);
-        }
-
-        RegisteredNames = names;
-    }
+    private readonly StartupNamedPolicies<RateLimitingOptions, RateLimitPolicyOptions, PolicySettings> _named = new(
+        configuration, $"{RateLimitingOptions.SectionPath}:Policies", StringComparer.Ordinal, options,
+        static o => o.Policies, static (name, policy) => new PolicySettings(name, policy), static (old, next) => old.SameAs(next),
+        (name, settings) => Log.PolicyReloaded(logger, name, settings.Algorithm.ToString(), settings.PermitLimit, settings.Window));
 
     /// <summary>Policy names present at start: the ones registered with ASP.NET Core's rate limiter.</summary>
-    public IReadOnlyList<string> RegisteredNames { get; }
+    public IReadOnlyList<string> RegisteredNames => _named.RegisteredNames;
 
-    public bool IsRegistered(string name)
-    {
-        foreach (var registered in RegisteredNames)
-        {
-            if (string.Equals(registered, name, StringComparison.Ordinal))
-            {
-                return true;
-            }
-        }
+    public bool IsRegistered(string name) => _named.IsRegistered(name);
 
-        return false;
-    }
+    /// <summary>Current settings of a registered policy (unchanged settings keep their instance, so partitions keep their counts).</summary>
+    public PolicySettings Get(string name) => _named.Get(name);
 
-    /// <summary>Current settings of a registered policy. Read on the request path: one volatile read and a dictionary lookup.</summary>
-    public PolicySettings Get(string name)
-    {
-        var settings = Volatile.Read(ref _settings) ?? Initialize();
-        return settings[name];
-    }
+    /// <summary>Each policy binds; a route's <c>RateLimiterPolicy</c> names one present at start.</summary>
+    public void CheckRoutes(IConfiguration candidate, ICollection<string> errors) =>
+        _named.CheckRoutes(candidate, "RateLimiterPolicy", RateLimitingOptionsValidator.IsReservedName, "; names are case-sensitive", errors);
 
-    private Dictionary<string, PolicySettings> Initialize()
-    {
-        lock (_lock)
-        {
-            if (_settings is null)
-            {
-                // First use is after the start-up validation passed, so binding cannot fail here.
-                Volatile.Write(ref _settings, Build(_options.CurrentValue, previous: null));
-                _subscription = _options.OnChange(OnChange);
-            }
-
-            return _settings!;
-        }
-    }
-
-    private void OnChange(RateLimitingOptions options)
-    {
-        lock (_lock)
-        {
-            var next = Build(options, _settings);
-            foreach (var (name, settings) in next)
-            {
-                if (_settings is not null && _settings.TryGetValue(name, out var old) && !ReferenceEquals(old, settings))
-                {
-                    Log.PolicyReloaded(_logger, name, settings.Algorithm.ToString(), settings.PermitLimit, settings.Window);
-                }
-            }
-
-            Volatile.Write(ref _settings, next);
-        }
-    }
-
-    private Dictionary<string, PolicySettings> Build(RateLimitingOptions options, Dictionary<string, PolicySettings>? previous)
-    {
-        var result = new Dictionary<string, PolicySettings>(StringComparer.Ordinal);
-        foreach (var name in RegisteredNames)
-        {
-            if (options.Policies.TryGetValue(name, out var policyOptions))
-            {
-                var settings = new PolicySettings(name, policyOptions);
-                // Keep the old instance when nothing changed, so partitions keep their local limiters (and counts).
-                result[name] = previous is not null && previous.TryGetValue(name, out var old) && old.SameAs(settings) ? old : settings;
-            }
-            else if (previous is not null && previous.TryGetValue(name, out var kept))
-            {
-                // Removed on reload: routes can no longer name it (validation), keep it for requests already routed.
-                result[name] = kept;
-            }
-            else
-            {
-                result[name] = new PolicySettings(name, new RateLimitPolicyOptions());
-            }
-        }
-
-        return result;
-    }
-
-    public void Dispose() => _subscription?.Dispose();
+    public void Dispose() => _named.Dispose();
 }

@@ -101,41 +101,5 @@ internal sealed class RateLimitingOptionsValidator : IValidateOptions<RateLimiti
 /// </summary>
 internal sealed class RouteRateLimiterPolicyCheck(RateLimitPolicies policies) : IGatewayConfigCheck
 {
-    public void Check(IConfiguration candidate, ICollection<string> errors)
-    {
-        var defined = new List<string>();
-        foreach (var policy in candidate.GetSection($"{RateLimitingOptions.SectionPath}:Policies").GetChildren())
-        {
-            defined.Add(policy.Key);
-            // The binder skips a dictionary entry it cannot bind instead of failing; bind each policy alone to report it.
-            try
-            {
-                policy.Get<RateLimitPolicyOptions>();
-            }
-            catch (InvalidOperationException ex)
-            {
-                errors.Add(ConfigErrors.FromBinder(ex, candidate));
-            }
-        }
-
-        foreach (var route in candidate.GetSection("ReverseProxy:Routes").GetChildren())
-        {
-            var section = route.GetSection("RateLimiterPolicy");
-            var name = section.Value;
-            if (string.IsNullOrEmpty(name) || RateLimitingOptionsValidator.IsReservedName(name))
-            {
-                continue;
-            }
-
-            if (!defined.Contains(name, StringComparer.Ordinal))
-            {
-                var known = defined.Count == 0 ? "none defined" : "known: " + string.Join(", ", defined.Order(StringComparer.Ordinal));
-                errors.Add(ConfigErrors.Invalid(section.Path, name, $"names no policy under {RateLimitingOptions.SectionPath}:Policies ({known}; names are case-sensitive)"));
-            }
-            else if (!policies.IsRegistered(name))
-            {
-                errors.Add(ConfigErrors.Invalid(section.Path, name, "is a policy added after the gateway started; new policy names take effect after a restart (changed settings of existing policies reload)"));
-            }
-        }
-    }
+    public void Check(IConfiguration candidate, ICollection<string> errors) => policies.CheckRoutes(candidate, errors);
 }
