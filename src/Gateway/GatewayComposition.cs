@@ -19,6 +19,7 @@ using Gateway.RateLimiting;
 using Gateway.Retries;
 using Gateway.SharedState;
 using Gateway.Shutdown;
+using Gateway.Streams;
 using Gateway.TrafficSplit;
 
 namespace Gateway;
@@ -37,6 +38,7 @@ internal static class GatewayComposition
         .AddDestinationDraining()
         .AddDiscovery()
         .AddGracefulShutdown()
+        .AddOpenStreams()
         .AddRateLimiting()
         .AddEdgePolicies()
         .AddPassiveHealth()
