@@ -16,6 +16,7 @@ using Gateway.Observability;
 using Gateway.PassiveHealth;
 using Gateway.Pooling;
 using Gateway.RateLimiting;
+using Gateway.RequestBuffering;
 using Gateway.Retries;
 using Gateway.SharedState;
 using Gateway.Shutdown;
@@ -46,5 +47,6 @@ internal static class GatewayComposition
         .AddCircuitBreaker()
         .AddUpstreamErrorResponses()
         .AddTrafficSplit()
+        .AddRequestBuffering()
         .AddDemoUpstreams();
 }
