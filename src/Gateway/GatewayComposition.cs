@@ -3,7 +3,9 @@
 // the ground floor's seams (Foundation/).
 using Gateway.AccessLog;
 using Gateway.Affinity;
+using Gateway.Authentication;
 using Gateway.CircuitBreaker;
+using Gateway.Cors;
 using Gateway.Demo;
 using Gateway.DestinationDraining;
 using Gateway.Discovery;
@@ -39,6 +41,8 @@ internal static class GatewayComposition
         .AddGracefulShutdown()
         .AddRateLimiting()
         .AddEdgePolicies()
+        .AddGatewayCors()
+        .AddGatewayAuthentication()
         .AddPassiveHealth()
         .AddRetries()
         .AddCircuitBreaker()
