@@ -41,7 +41,14 @@ internal sealed class AuthenticationReferencesCheck : IGatewayConfigCheck
 {
     public void Check(IConfiguration candidate, ICollection<string> errors)
     {
-        var schemes = Names(candidate.GetSection($"{GatewayAuthenticationOptions.SectionPath}:Schemes"));
+        var schemes = new List<string>();
+        foreach (var scheme in candidate.GetSection($"{GatewayAuthenticationOptions.SectionPath}:Schemes").GetChildren())
+        {
+            schemes.Add(scheme.Key);
+            // The binder skips a dictionary entry it cannot bind instead of failing; bind each scheme alone to report it.
+            Bind<JwtSchemeOptions>(scheme, candidate, errors);
+        }
+
         var policies = new List<string>();
         foreach (var policy in candidate.GetSection($"{GatewayAuthorizationOptions.SectionPath}:Policies").GetChildren())
         {
@@ -96,15 +103,16 @@ internal sealed class AuthenticationReferencesCheck : IGatewayConfigCheck
         }
     }
 
-    private static List<string> Names(IConfigurationSection section)
+    private static void Bind<TOptions>(IConfigurationSection section, IConfiguration candidate, ICollection<string> errors)
     {
-        var names = new List<string>();
-        foreach (var child in section.GetChildren())
+        try
         {
-            names.Add(child.Key);
+            section.Get<TOptions>();
         }
-
-        return names;
+        catch (InvalidOperationException ex)
+        {
+            errors.Add(ConfigErrors.FromBinder(ex, candidate, section.Path));
+        }
     }
 
     private static string Known(List<string> names) =>

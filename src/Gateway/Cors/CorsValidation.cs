@@ -27,6 +27,15 @@ internal sealed class RouteCorsPolicyCheck : IGatewayConfigCheck
         foreach (var policy in candidate.GetSection($"{GatewayCorsOptions.SectionPath}:Policies").GetChildren())
         {
             defined.Add(policy.Key);
+            // The binder skips a dictionary entry it cannot bind instead of failing; bind each policy alone to report it.
+            try
+            {
+                policy.Get<CorsPolicyOptions>();
+            }
+            catch (InvalidOperationException ex)
+            {
+                errors.Add(ConfigErrors.FromBinder(ex, candidate, policy.Path));
+            }
         }
 
         foreach (var route in candidate.GetSection($"{ExtensionBlock.ReverseProxySection}:Routes").GetChildren())
