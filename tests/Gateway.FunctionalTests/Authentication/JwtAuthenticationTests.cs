@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
+using System.Text.Json.Nodes;
 using Gateway.FunctionalTests.Infrastructure;
 using Gateway.FunctionalTests.Resilience;
 
@@ -155,6 +156,52 @@ public sealed class JwtAuthenticationTests(ITestOutputHelper output)
             output.WriteLine(gateway.Output);
             throw;
         }
+    }
+
+    [Fact]
+    public async Task Reload_ChangesSchemesAndPolicies_WithoutRestart_AndABadOneIsRejected_WhileTheLastGoodKeepsServing()
+    {
+        await using var idp = await LoopbackIdentityProvider.StartAsync();
+        await using var upstream = await UpstreamServer.StartAsync("orders");
+        var config = AuthConfig.Build(idp, upstream);
+        await using var gateway = await GatewayProcess.StartAsync(config.ToJson());
+        using var client = gateway.CreateProxyClient(TimeSpan.FromSeconds(60));
+        try
+        {
+            var reader = idp.Token(AuthConfig.Audience, Reader);
+            var admin = idp.Token("orders-admin-api", new Dictionary<string, object> { ["sub"] = "user-1", ["scope"] = "orders.admin", ["roles"] = "admin" });
+            Assert.Equal(HttpStatusCode.OK, await StatusAsync(client, "/orders/1", reader));
+            Assert.Equal(HttpStatusCode.Unauthorized, await StatusAsync(client, "/orders/1", admin)); // another audience
+
+            // A bad candidate (credentials with any origin, a policy naming no scheme) is refused with key paths.
+            var bad = AuthConfig.Build(idp, upstream)
+                .Set("Gateway:Cors:Policies:web", JsonNode.Parse("""{ "AllowedOrigins": ["*"], "AllowCredentials": true }"""))
+                .Set("Gateway:Authorization:Policies:orders-read:Schemes", new JsonArray("nope"));
+            await gateway.WriteConfigAsync(bad.ToJson());
+            await gateway.WaitForLogAsync("Gateway:Cors:Policies:web:AllowedOrigins:0: '*' cannot be used with AllowCredentials true", TimeSpan.FromSeconds(30));
+            Assert.Contains("Gateway:Authorization:Policies:orders-read:Schemes:0: 'nope' names no scheme", gateway.Output, StringComparison.Ordinal);
+            Assert.Equal(HttpStatusCode.OK, await StatusAsync(client, "/orders/1", reader));
+
+            // Good: the scheme accepts a second audience, the route's policy now wants the admin role.
+            var good = AuthConfig.Build(idp, upstream)
+                .Set("Gateway:Authentication:Schemes:idp:Audiences", new JsonArray(AuthConfig.Audience, "orders-admin-api"))
+                .Set("Gateway:Authorization:Policies:orders-admin", JsonNode.Parse("""{ "RequireRoles": ["admin"] }"""))
+                .Set("ReverseProxy:Routes:orders:AuthorizationPolicy", "orders-admin");
+            await gateway.WriteConfigAsync(good.ToJson());
+            await Wait.UntilAsync(async () => await StatusAsync(client, "/orders/1", admin) == HttpStatusCode.OK, TimeSpan.FromSeconds(30), "the reloaded scheme and policy to admit the admin token");
+            Assert.Equal(HttpStatusCode.Forbidden, await StatusAsync(client, "/orders/1", reader)); // valid, but no admin role
+        }
+        catch
+        {
+            output.WriteLine(gateway.Output);
+            throw;
+        }
+    }
+
+    private static async Task<HttpStatusCode> StatusAsync(HttpClient client, string path, string? token)
+    {
+        using var response = await SendAsync(client, path, token, forgedUser: null);
+        return response.StatusCode;
     }
 
     private static async Task<HttpResponseMessage> SendAsync(HttpClient client, string path, string? token, string? forgedUser)
