@@ -36,10 +36,14 @@ internal static class AuthenticationExtensions
         return services;
     }
 
-    /// <summary>After routing and CORS (a preflight carries no token): 401/403 before a rate-limit permit is spent.</summary>
+    /// <summary>
+    /// After routing and CORS (a preflight carries no token): 401/403 before a rate-limit permit is spent. Only
+    /// requests to a route with an <c>AuthorizationPolicy</c> other than <c>Anonymous</c> enter ASP.NET Core's
+    /// middleware, which otherwise costs every request an async state machine and an Items dictionary.
+    /// </summary>
     public static WebApplication UseGatewayAuthorization(this WebApplication app)
     {
-        app.UseAuthorization();
+        app.UseWhen(static context => context.GetEndpoint()?.Metadata.GetMetadata<IAuthorizeData>() is not null, static branch => branch.UseAuthorization());
         return app;
     }
 }

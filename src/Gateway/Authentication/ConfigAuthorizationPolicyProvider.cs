@@ -72,6 +72,16 @@ internal sealed class ConfigAuthorizationPolicyProvider : IAuthorizationPolicyPr
             }
         }
 
+        // A removed policy stays for the moment between this options change and YARP's switch of the routes that named
+        // it (validation refuses a config whose routes still do), so those requests are not refused meanwhile.
+        if (_snapshot is { } previous)
+        {
+            foreach (var (name, policy) in previous.Named)
+            {
+                named.TryAdd(name, policy);
+            }
+        }
+
         // YARP's "Default" without a policy of that name: an authenticated user of any scheme (ASP.NET Core's default).
         defaultPolicy ??= Task.FromResult(schemes.Count == 0
             ? Unknown.Result!

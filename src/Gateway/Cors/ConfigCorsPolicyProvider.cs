@@ -54,6 +54,16 @@ internal sealed class ConfigCorsPolicyProvider : ICorsPolicyProvider, IDisposabl
             policies[name] = Task.FromResult<CorsPolicy?>(Build(options));
         }
 
+        // A removed policy stays for the moment between this options change and YARP's switch of the routes that named
+        // it (validation refuses a config whose routes still do).
+        if (_policies is { } previous)
+        {
+            foreach (var (name, policy) in previous)
+            {
+                policies.TryAdd(name, policy);
+            }
+        }
+
         _policies = policies;
         return policies;
     }

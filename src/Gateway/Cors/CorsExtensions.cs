@@ -22,7 +22,9 @@ internal static class CorsExtensions
     /// </summary>
     public static WebApplication UseGatewayCors(this WebApplication app)
     {
-        app.UseCors();
+        // Only requests to a route with a CorsPolicy enter the middleware (it would give every other request an Items
+        // dictionary, and leave it alone anyway).
+        app.UseWhen(static context => context.GetEndpoint()?.Metadata.GetMetadata<ICorsMetadata>() is not null, static branch => branch.UseCors());
         return app;
     }
 }

@@ -169,7 +169,7 @@ public sealed class JwtAuthenticationTests(ITestOutputHelper output)
         try
         {
             var reader = idp.Token(AuthConfig.Audience, Reader);
-            var admin = idp.Token("orders-admin-api", new Dictionary<string, object> { ["sub"] = "user-1", ["scope"] = "orders.admin", ["roles"] = "admin" });
+            var admin = idp.Token("orders-admin-api", new Dictionary<string, object> { ["sub"] = "user-1", ["scope"] = "orders.write", ["roles"] = "admin" });
             Assert.Equal(HttpStatusCode.OK, await StatusAsync(client, "/orders/1", reader));
             Assert.Equal(HttpStatusCode.Unauthorized, await StatusAsync(client, "/orders/1", admin)); // another audience
 
