@@ -32,6 +32,8 @@ internal static class AuthenticationExtensions
         services.AddSingleton<IAuthorizationPolicyProvider, ConfigAuthorizationPolicyProvider>();
         services.AddSingleton<IAuthorizationMiddlewareResultHandler, AuthorizationResultHandler>();
         services.AddSingleton<AuthMetrics>();
+        services.AddSingleton<IStartupSummaryPart, AuthenticationSummaryPart>();
+        services.AddSingleton<IConfigChangePreview, AuthenticationChangePreview>();
         services.AddSingleton<Yarp.ReverseProxy.Transforms.Builder.ITransformProvider, ClaimHeadersTransformProvider>();
         return services;
     }

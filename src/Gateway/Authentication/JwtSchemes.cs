@@ -64,7 +64,8 @@ internal sealed class JwtSchemes(
         }
     }
 
-    private static string Fingerprint(JwtSchemeOptions s) => string.Join('\n',
+    /// <summary>The settings that make a scheme's options (and its key cache) be built again when they change.</summary>
+    public static string Fingerprint(JwtSchemeOptions s) => string.Join('\n',
         s.Type, s.Authority, s.MetadataAddress, s.JwksUri, s.Issuer, string.Join(' ', s.Audiences), s.RequireHttpsMetadata,
         s.ClockSkew, s.RefreshInterval, s.AutomaticRefreshInterval, s.RoleClaim);
 

@@ -11,6 +11,7 @@ internal static class CorsExtensions
     {
         services.AddGatewayOptions<GatewayCorsOptions, GatewayCorsOptionsValidator>(GatewayCorsOptions.SectionPath);
         services.AddSingleton<IGatewayConfigCheck, RouteCorsPolicyCheck>();
+        services.AddSingleton<IStartupSummaryPart, CorsSummaryPart>();
         services.AddCors();
         services.Replace(ServiceDescriptor.Singleton<ICorsPolicyProvider, ConfigCorsPolicyProvider>());
         return services;

@@ -108,6 +108,21 @@ public sealed class EdgePolicyConfigTests
         Assert.Null(await schemes.GetSchemeAsync("partners"));
     }
 
+    [Fact]
+    public async Task DryRun_SaysWhichSchemesFetchTheirKeysAgain()
+    {
+        await using var gateway = TestGateway.Start(Valid());
+        var candidate = Valid()
+            .Set($"{Scheme}:Audiences", new JsonArray("orders-api", "billing-api"))
+            .Set("Gateway:Authentication:Schemes:partners", JsonNode.Parse("""{ "Authority": "https://partners.example.com", "Audiences": ["orders-api"] }"""));
+        var preview = gateway.Store.Preview(Read(gateway, candidate));
+        Assert.Empty(preview.Errors);
+        var schemes = preview.Changes!["authenticationSchemes"]!;
+        Assert.Equal("""["idp"]""", schemes["refetched"]!.ToJsonString());
+        Assert.Equal("""["partners"]""", schemes["added"]!.ToJsonString());
+        Assert.Equal("[]", schemes["kept"]!.ToJsonString());
+    }
+
     private static ConfigFileContent Read(TestGateway gateway, JsonObject candidate)
     {
         var path = gateway.ConfigPath + ".candidate";
