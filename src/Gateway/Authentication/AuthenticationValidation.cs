@@ -41,27 +41,19 @@ internal sealed class AuthenticationReferencesCheck : IGatewayConfigCheck
 {
     public void Check(IConfiguration candidate, ICollection<string> errors)
     {
-        var schemes = new List<string>();
-        foreach (var scheme in candidate.GetSection($"{GatewayAuthenticationOptions.SectionPath}:Schemes").GetChildren())
+        var schemes = ConfigErrors.BindEach<JwtSchemeOptions>(candidate.GetSection($"{GatewayAuthenticationOptions.SectionPath}:Schemes"), candidate, errors);
+        var policySection = candidate.GetSection($"{GatewayAuthorizationOptions.SectionPath}:Policies");
+        var policies = ConfigErrors.BindEach<AuthorizationPolicyOptions>(policySection, candidate, errors);
+        foreach (var policy in policySection.GetChildren())
         {
-            schemes.Add(scheme.Key);
-            // The binder skips a dictionary entry it cannot bind instead of failing; bind each scheme alone to report it.
-            Bind<JwtSchemeOptions>(scheme, candidate, errors);
-        }
-
-        var policies = new List<string>();
-        foreach (var policy in candidate.GetSection($"{GatewayAuthorizationOptions.SectionPath}:Policies").GetChildren())
-        {
-            policies.Add(policy.Key);
-            AuthorizationPolicyOptions? options;
+            List<string> listed;
             try
             {
-                options = policy.Get<AuthorizationPolicyOptions>();
+                listed = policy.Get<AuthorizationPolicyOptions>()?.Schemes ?? [];
             }
-            catch (InvalidOperationException ex)
+            catch (InvalidOperationException)
             {
-                errors.Add(ConfigErrors.FromBinder(ex, candidate, policy.Path));
-                continue;
+                continue; // reported above
             }
 
             if (schemes.Count == 0)
@@ -70,12 +62,11 @@ internal sealed class AuthenticationReferencesCheck : IGatewayConfigCheck
                 continue;
             }
 
-            var listed = options?.Schemes ?? [];
             for (var i = 0; i < listed.Count; i++)
             {
                 if (!schemes.Contains(listed[i], StringComparer.Ordinal))
                 {
-                    errors.Add(ConfigErrors.Invalid($"{policy.Path}:Schemes:{i}", listed[i], $"names no scheme under {GatewayAuthenticationOptions.SectionPath}:Schemes ({Known(schemes)}; names are case-sensitive)"));
+                    errors.Add(ConfigErrors.UnknownName($"{policy.Path}:Schemes:{i}", listed[i], "scheme", $"{GatewayAuthenticationOptions.SectionPath}:Schemes", schemes));
                 }
             }
         }
@@ -98,25 +89,10 @@ internal sealed class AuthenticationReferencesCheck : IGatewayConfigCheck
             }
             else if (!policies.Contains(name, StringComparer.Ordinal))
             {
-                errors.Add(ConfigErrors.Invalid(section.Path, name, $"names no policy under {GatewayAuthorizationOptions.SectionPath}:Policies ({Known(policies)}; names are case-sensitive; YARP's own: Default, Anonymous)"));
+                errors.Add(ConfigErrors.UnknownName(section.Path, name, "policy", $"{GatewayAuthorizationOptions.SectionPath}:Policies", policies, "; YARP's own: Default, Anonymous"));
             }
         }
     }
-
-    private static void Bind<TOptions>(IConfigurationSection section, IConfiguration candidate, ICollection<string> errors)
-    {
-        try
-        {
-            section.Get<TOptions>();
-        }
-        catch (InvalidOperationException ex)
-        {
-            errors.Add(ConfigErrors.FromBinder(ex, candidate, section.Path));
-        }
-    }
-
-    private static string Known(List<string> names) =>
-        names.Count == 0 ? "none defined" : "known: " + string.Join(", ", names.Order(StringComparer.Ordinal));
 }
 
 internal static class AuthenticationValidation

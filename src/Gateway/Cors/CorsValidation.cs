@@ -23,21 +23,7 @@ internal sealed class RouteCorsPolicyCheck : IGatewayConfigCheck
 {
     public void Check(IConfiguration candidate, ICollection<string> errors)
     {
-        var defined = new List<string>();
-        foreach (var policy in candidate.GetSection($"{GatewayCorsOptions.SectionPath}:Policies").GetChildren())
-        {
-            defined.Add(policy.Key);
-            // The binder skips a dictionary entry it cannot bind instead of failing; bind each policy alone to report it.
-            try
-            {
-                policy.Get<CorsPolicyOptions>();
-            }
-            catch (InvalidOperationException ex)
-            {
-                errors.Add(ConfigErrors.FromBinder(ex, candidate, policy.Path));
-            }
-        }
-
+        var defined = ConfigErrors.BindEach<CorsPolicyOptions>(candidate.GetSection($"{GatewayCorsOptions.SectionPath}:Policies"), candidate, errors);
         foreach (var route in candidate.GetSection($"{ExtensionBlock.ReverseProxySection}:Routes").GetChildren())
         {
             var section = route.GetSection("CorsPolicy");
@@ -50,8 +36,7 @@ internal sealed class RouteCorsPolicyCheck : IGatewayConfigCheck
             var wanted = string.Equals(name, CorsValidation.Default, StringComparison.OrdinalIgnoreCase) ? CorsValidation.Default : name;
             if (!defined.Contains(wanted, StringComparer.Ordinal))
             {
-                var known = defined.Count == 0 ? "none defined" : "known: " + string.Join(", ", defined.Order(StringComparer.Ordinal));
-                errors.Add(ConfigErrors.Invalid(section.Path, name, $"names no policy under {GatewayCorsOptions.SectionPath}:Policies ({known}; names are case-sensitive; \"Default\" uses the policy named Default, \"Disable\" none)"));
+                errors.Add(ConfigErrors.UnknownName(section.Path, name, "policy", $"{GatewayCorsOptions.SectionPath}:Policies", defined, "; \"Default\" uses the policy named Default, \"Disable\" none"));
             }
         }
     }
