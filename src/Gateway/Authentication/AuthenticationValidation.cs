@@ -212,7 +212,7 @@ internal static class AuthenticationValidation
         foreach (var (header, claim) in options.ClaimHeaders)
         {
             var path = $"{block.Path}:ClaimHeaders:{header}";
-            if (!IsToken(header))
+            if (!HttpToken.IsToken(header))
             {
                 errors.Add($"{path}: '{header}' is not a header name");
             }
@@ -254,22 +254,4 @@ internal static class AuthenticationValidation
         || header.Equals("Connection", StringComparison.OrdinalIgnoreCase)
         || header.Equals("Cookie", StringComparison.OrdinalIgnoreCase)
         || header.StartsWith("X-Forwarded-", StringComparison.OrdinalIgnoreCase);
-
-    private static bool IsToken(string value)
-    {
-        if (value.Length == 0)
-        {
-            return false;
-        }
-
-        foreach (var c in value)
-        {
-            if (!(char.IsAsciiLetterOrDigit(c) || "!#$%&'*+-.^_`|~".Contains(c, StringComparison.Ordinal)))
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
 }

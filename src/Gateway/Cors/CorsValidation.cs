@@ -113,13 +113,7 @@ internal static class CorsValidation
                 continue;
             }
 
-            var ok = value.Length > 0;
-            foreach (var c in value)
-            {
-                ok &= char.IsAsciiLetterOrDigit(c) || "!#$%&'*+-.^_`|~".Contains(c, StringComparison.Ordinal);
-            }
-
-            if (!ok)
+            if (!HttpToken.IsToken(value))
             {
                 errors.Add(ConfigErrors.Invalid($"{path}:{i}", value, "is not a method or header name (or \"*\")"));
             }
