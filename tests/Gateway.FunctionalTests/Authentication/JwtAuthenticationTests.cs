@@ -159,6 +159,30 @@ public sealed class JwtAuthenticationTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task IdentityProviderUnreachableFromStart_TokensGet401_NeverA5xx_AndValidateOnceItIsUp()
+    {
+        // The provider's port is taken by the test and closed, so the gateway's first metadata fetch is refused.
+        var idp = await LoopbackIdentityProvider.StartAsync();
+        var token = idp.Token(AuthConfig.Audience, Reader);
+        await using var upstream = await UpstreamServer.StartAsync("orders");
+        var config = AuthConfig.Build(idp, upstream);
+        await idp.StopAsync();
+        await using var gateway = await GatewayProcess.StartAsync(config.ToJson());
+        using var client = gateway.CreateProxyClient(TimeSpan.FromSeconds(60));
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, await StatusAsync(client, "/orders/1", token));
+        }
+
+        Assert.Empty(upstream.Requests);
+
+        // The provider comes up: the failed fetch is retried (after RefreshInterval, 1 s here) and the token validates.
+        await idp.RestartAsync();
+        await Wait.UntilAsync(async () => await StatusAsync(client, "/orders/1", token) == HttpStatusCode.OK, TimeSpan.FromSeconds(60), "the token to validate once the provider is up", pollMs: 250);
+        await idp.DisposeAsync();
+    }
+
+    [Fact]
     public async Task Reload_ChangesSchemesAndPolicies_WithoutRestart_AndABadOneIsRejected_WhileTheLastGoodKeepsServing()
     {
         await using var idp = await LoopbackIdentityProvider.StartAsync();

@@ -40,21 +40,30 @@ public sealed class LoopbackIdentityProvider : IAsyncDisposable
         var idp = new LoopbackIdentityProvider();
         idp.SigningKey = NewKey("key-1");
         idp._published.Add(idp.SigningKey);
+        await idp.ListenAsync(0);
+        return idp;
+    }
+
+    /// <summary>Listens again on the same port, with the same keys (after <see cref="StopAsync"/>).</summary>
+    public Task RestartAsync() => ListenAsync(Port);
+
+    private async Task ListenAsync(int port)
+    {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Configuration.Sources.Clear();
         builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(System.Net.IPAddress.Loopback, 0));
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(System.Net.IPAddress.Loopback, port));
         var app = builder.Build();
-        app.MapGet("/.well-known/openid-configuration", (HttpContext context) => Results.Text(
-            new JsonObject { ["issuer"] = idp.Issuer, ["jwks_uri"] = idp.Issuer + "/jwks", ["id_token_signing_alg_values_supported"] = new JsonArray("RS256") }.ToJsonString(),
+        app.MapGet("/.well-known/openid-configuration", () => Results.Text(
+            new JsonObject { ["issuer"] = Issuer, ["jwks_uri"] = Issuer + "/jwks", ["id_token_signing_alg_values_supported"] = new JsonArray("RS256") }.ToJsonString(),
             "application/json"));
         app.MapGet("/jwks", () =>
         {
-            Interlocked.Increment(ref idp._jwksRequests);
+            Interlocked.Increment(ref _jwksRequests);
             var keys = new JsonArray();
-            lock (idp._lock)
+            lock (_lock)
             {
-                foreach (var key in idp._published)
+                foreach (var key in _published)
                 {
                     var jwk = JsonWebKeyConverter.ConvertFromRSASecurityKey(key);
                     keys.Add(new JsonObject { ["kty"] = "RSA", ["use"] = "sig", ["alg"] = "RS256", ["kid"] = jwk.Kid, ["n"] = jwk.N, ["e"] = jwk.E });
@@ -64,9 +73,8 @@ public sealed class LoopbackIdentityProvider : IAsyncDisposable
             return Results.Text(new JsonObject { ["keys"] = keys }.ToJsonString(), "application/json");
         });
         await app.StartAsync();
-        idp._app = app;
-        idp.Port = new Uri(app.Urls.First()).Port;
-        return idp;
+        _app = app;
+        Port = new Uri(app.Urls.First()).Port;
     }
 
     public static RsaSecurityKey NewKey(string kid) => new(RSA.Create(2048)) { KeyId = kid };
