@@ -136,8 +136,18 @@ public sealed class BrowserCorsTests(ITestOutputHelper output)
         public async Task<JsonObject> RunAsync(string gatewayUrl, TimeSpan timeout)
         {
             using var browser = HeadlessChromium.Open($"{Origin}/page?target={Uri.EscapeDataString(gatewayUrl)}");
-            var report = await _report.Task.WaitAsync(timeout);
-            return JsonNode.Parse(report)!.AsObject();
+            var deadline = DateTime.UtcNow + timeout;
+            while (!_report.Task.IsCompleted)
+            {
+                if (browser.HasExited || DateTime.UtcNow > deadline)
+                {
+                    throw new TimeoutException($"the page at {Origin} did not report within {timeout} (browser {(browser.HasExited ? "exited" : "still running")}); its output:\n{browser.Output}");
+                }
+
+                await Task.WhenAny(_report.Task, Task.Delay(250));
+            }
+
+            return JsonNode.Parse(await _report.Task)!.AsObject();
         }
 
         public async ValueTask DisposeAsync()

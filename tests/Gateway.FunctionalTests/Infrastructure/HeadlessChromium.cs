@@ -11,6 +11,7 @@ public sealed class HeadlessChromium : IDisposable
 {
     private readonly Process _process;
     private readonly string _profile;
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _output = new();
 
     private HeadlessChromium(Process process, string profile)
     {
@@ -44,11 +45,30 @@ public sealed class HeadlessChromium : IDisposable
         }
 
         var process = Process.Start(info) ?? throw new InvalidOperationException("chromium did not start");
-        process.OutputDataReceived += static (_, _) => { };
-        process.ErrorDataReceived += static (_, _) => { };
+        var browser = new HeadlessChromium(process, profile);
+        process.OutputDataReceived += (_, e) => browser.Keep(e.Data);
+        process.ErrorDataReceived += (_, e) => browser.Keep(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        return new HeadlessChromium(process, profile);
+        return browser;
+    }
+
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>What the browser printed (its last 200 lines), for a failure message.</summary>
+    public string Output => string.Join('\n', _output);
+
+    private void Keep(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        _output.Enqueue(line);
+        while (_output.Count > 200 && _output.TryDequeue(out _))
+        {
+        }
     }
 
     public void Dispose()
