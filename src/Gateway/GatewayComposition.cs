@@ -18,9 +18,11 @@ using Gateway.Observability;
 using Gateway.PassiveHealth;
 using Gateway.Pooling;
 using Gateway.RateLimiting;
+using Gateway.RequestBuffering;
 using Gateway.Retries;
 using Gateway.SharedState;
 using Gateway.Shutdown;
+using Gateway.Streams;
 using Gateway.TrafficSplit;
 
 namespace Gateway;
@@ -39,6 +41,7 @@ internal static class GatewayComposition
         .AddDestinationDraining()
         .AddDiscovery()
         .AddGracefulShutdown()
+        .AddOpenStreams()
         .AddRateLimiting()
         .AddEdgePolicies()
         .AddGatewayCors()
@@ -48,5 +51,6 @@ internal static class GatewayComposition
         .AddCircuitBreaker()
         .AddUpstreamErrorResponses()
         .AddTrafficSplit()
+        .AddRequestBuffering()
         .AddDemoUpstreams();
 }
