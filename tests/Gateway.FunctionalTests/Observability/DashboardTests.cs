@@ -49,7 +49,9 @@ public sealed class DashboardTests(ITestOutputHelper output)
             // A route with an authorization policy, so the gateway_auth_results_total series exist (at 0; no token is
             // ever sent, so the scheme's metadata is never fetched).
             .Set("ReverseProxy:Routes:secured", JsonNode.Parse("""{ "ClusterId": "catalog", "Match": { "Path": "/secured/{**rest}" }, "AuthorizationPolicy": "Default" }"""))
-            .Set("Gateway:Authentication:Schemes:idp", JsonNode.Parse("""{ "Authority": "https://127.0.0.1:1", "Audiences": ["api"] }"""));
+            .Set("Gateway:Authentication:Schemes:idp", JsonNode.Parse("""{ "Authority": "https://127.0.0.1:1", "Audiences": ["api"] }"""))
+            // A route with request buffering on, so the gateway_request_buffering_requests_total series exist (at 0).
+            .Set("ReverseProxy:Routes:buffered", JsonNode.Parse("""{ "ClusterId": "catalog", "Match": { "Path": "/buffered/{**rest}" }, "RequestBuffering": { "Enabled": true } }"""));
         var keyRing = Directory.CreateTempSubdirectory("gateway-dashboard-keys-");
         try
         {
