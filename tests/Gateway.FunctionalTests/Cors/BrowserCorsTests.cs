@@ -26,6 +26,9 @@ public sealed class BrowserCorsTests(ITestOutputHelper output)
         config.RemovePath("ReverseProxy:Routes:all");
         config.Set("ReverseProxy:Routes:public", JsonNode.Parse("""{ "ClusterId": "backend", "Match": { "Path": "/public/{**rest}" }, "CorsPolicy": "web" }"""));
         config.Set("ReverseProxy:Routes:private", JsonNode.Parse("""{ "ClusterId": "backend", "Match": { "Path": "/private/{**rest}" }, "CorsPolicy": "web-credentials" }"""));
+        // A route with CORS and an authorization policy: the preflight (no token) is answered, the 401 is readable.
+        config.Set("ReverseProxy:Routes:secure", JsonNode.Parse("""{ "ClusterId": "backend", "Match": { "Path": "/secure/{**rest}" }, "CorsPolicy": "web", "AuthorizationPolicy": "Default" }"""));
+        config.Set("Gateway:Authentication:Schemes:idp", JsonNode.Parse("""{ "Authority": "http://127.0.0.1:1", "RequireHttpsMetadata": false, "Audiences": ["api"] }"""));
         config.Set("Gateway:Cors:Policies:web", new JsonObject
         {
             ["AllowedOrigins"] = new JsonArray(allowedSite.Origin),
@@ -51,6 +54,8 @@ public sealed class BrowserCorsTests(ITestOutputHelper output)
             Assert.StartsWith("blocked", (string?)allowed["credentials-refused"], StringComparison.Ordinal); // policy without AllowCredentials
             Assert.Equal("ok:200:api:", (string?)allowed["credentials-allowed"]);  // no ExposedHeaders in this policy
             Assert.Equal("ok:200:api:", (string?)allowed["preflighted-credentials-allowed"]);
+            Assert.Equal("""ok:401:{"error":"unauthorized"}:""", (string?)allowed["unauthorized"]);
+            Assert.Equal("""ok:401:{"error":"unauthorized"}:""", (string?)allowed["preflighted-unauthorized"]);
 
             var refused = await otherSite.RunAsync(gateway.ProxyUrl, PageTimeout);
             output.WriteLine($"{otherSite.Origin}: {refused.ToJsonString()}");
@@ -87,6 +92,8 @@ public sealed class BrowserCorsTests(ITestOutputHelper output)
               ['credentials-refused', '/public/credentials', { credentials: 'include' }],
               ['credentials-allowed', '/private/credentials', { credentials: 'include' }],
               ['preflighted-credentials-allowed', '/private/put', { method: 'PUT', headers: { 'X-Test': '1' }, body: 'x', credentials: 'include' }],
+              ['unauthorized', '/secure/get', {}],
+              ['preflighted-unauthorized', '/secure/put', { method: 'PUT', headers: { 'X-Test': '1' }, body: 'x' }],
             ];
             (async () => {
               const results = {};
