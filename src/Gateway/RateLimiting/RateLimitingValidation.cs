@@ -103,7 +103,20 @@ internal sealed class RouteRateLimiterPolicyCheck(RateLimitPolicies policies) : 
 {
     public void Check(IConfiguration candidate, ICollection<string> errors)
     {
-        var defined = ConfigErrors.BindEach<RateLimitPolicyOptions>(candidate.GetSection($"{RateLimitingOptions.SectionPath}:Policies"), candidate, errors);
+        var defined = new List<string>();
+        foreach (var policy in candidate.GetSection($"{RateLimitingOptions.SectionPath}:Policies").GetChildren())
+        {
+            defined.Add(policy.Key);
+            // The binder skips a dictionary entry it cannot bind instead of failing; bind each policy alone to report it.
+            try
+            {
+                policy.Get<RateLimitPolicyOptions>();
+            }
+            catch (InvalidOperationException ex)
+            {
+                errors.Add(ConfigErrors.FromBinder(ex, candidate));
+            }
+        }
 
         foreach (var route in candidate.GetSection("ReverseProxy:Routes").GetChildren())
         {
@@ -116,7 +129,8 @@ internal sealed class RouteRateLimiterPolicyCheck(RateLimitPolicies policies) : 
 
             if (!defined.Contains(name, StringComparer.Ordinal))
             {
-                errors.Add(ConfigErrors.UnknownName(section.Path, name, "policy", $"{RateLimitingOptions.SectionPath}:Policies", defined));
+                var known = defined.Count == 0 ? "none defined" : "known: " + string.Join(", ", defined.Order(StringComparer.Ordinal));
+                errors.Add(ConfigErrors.Invalid(section.Path, name, $"names no policy under {RateLimitingOptions.SectionPath}:Policies ({known}; names are case-sensitive)"));
             }
             else if (!policies.IsRegistered(name))
             {
