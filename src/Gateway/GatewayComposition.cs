@@ -3,12 +3,13 @@
 // the ground floor's seams (Foundation/).
 using Gateway.AccessLog;
 using Gateway.Affinity;
+using Gateway.Authentication;
 using Gateway.CircuitBreaker;
 using Gateway.Compression;
+using Gateway.Cors;
 using Gateway.Demo;
 using Gateway.DestinationDraining;
 using Gateway.Discovery;
-using Gateway.EdgePolicies;
 using Gateway.ErrorResponses;
 using Gateway.Foundation;
 using Gateway.Hardening;
@@ -43,9 +44,10 @@ internal static class GatewayComposition
         .AddGracefulShutdown()
         .AddOpenStreams()
         .AddRateLimiting()
-        .AddEdgePolicies()
         .AddOutputCaching()
         .AddCompression()
+        .AddGatewayCors()
+        .AddGatewayAuthentication()
         .AddPassiveHealth()
         .AddRetries()
         .AddCircuitBreaker()

@@ -1,10 +1,11 @@
 // The one place that states the order of both pipelines. Each step comes from its capability's Use* extension.
 using Gateway.AccessLog;
 using Gateway.Affinity;
+using Gateway.Authentication;
 using Gateway.CircuitBreaker;
 using Gateway.Compression;
+using Gateway.Cors;
 using Gateway.DestinationDraining;
-using Gateway.EdgePolicies;
 using Gateway.ErrorResponses;
 using Gateway.Foundation;
 using Gateway.Hardening;
@@ -29,7 +30,8 @@ internal static class GatewayPipeline
         app.UseGracefulShutdown();   // in-flight count; Connection: close / GOAWAY while draining
         app.UseRouting();
         app.UseCompression();        // the route's Compression block (needs the endpoint); outside every step that writes a body
-        app.UseEdgePolicies();       // the route's CorsPolicy (needs the endpoint)
+        app.UseGatewayCors();        // the route's CorsPolicy (needs the endpoint); answers preflights, which carry no token
+        app.UseGatewayAuthorization(); // the route's AuthorizationPolicy: 401/403 before a rate-limit permit is spent
         app.UseRateLimiter();        // the route's RateLimiterPolicy (needs the endpoint)
         app.UseRequestTimeouts();    // the route's Timeout (needs the endpoint)
         app.UseOutputCaching();      // the route's OutputCachePolicy: after authorization and the rate limiter

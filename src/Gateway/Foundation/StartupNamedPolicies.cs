@@ -75,22 +75,9 @@ internal sealed class StartupNamedPolicies<TOptions, [DynamicallyAccessedMembers
     /// Each policy of <paramref name="candidate"/> must bind, and a route's <paramref name="routeKey"/> must name a policy
     /// present at start (the names ASP.NET Core knows); <paramref name="skip"/> passes values that need no policy.
     /// </summary>
-    public void CheckRoutes(IConfiguration candidate, string routeKey, Func<string, bool> skip, string namesNote, ICollection<string> errors)
+    public void CheckRoutes(IConfiguration candidate, string routeKey, Func<string, bool> skip, ICollection<string> errors)
     {
-        var defined = new List<string>();
-        foreach (var policy in candidate.GetSection(_policiesPath).GetChildren())
-        {
-            defined.Add(policy.Key);
-            // The binder skips a dictionary entry it cannot bind instead of failing; bind each policy alone to report it.
-            try
-            {
-                policy.Get<TPolicy>();
-            }
-            catch (InvalidOperationException ex)
-            {
-                errors.Add(ConfigErrors.FromBinder(ex, candidate, policy.Path));
-            }
-        }
+        var defined = ConfigErrors.BindEach<TPolicy>(candidate.GetSection(_policiesPath), candidate, errors);
 
         foreach (var route in candidate.GetSection($"{ExtensionBlock.ReverseProxySection}:Routes").GetChildren())
         {
@@ -103,8 +90,9 @@ internal sealed class StartupNamedPolicies<TOptions, [DynamicallyAccessedMembers
 
             if (!defined.Contains(name, _comparer))
             {
-                var known = defined.Count == 0 ? "none defined" : "known: " + string.Join(", ", defined.Order(_comparer));
-                errors.Add(ConfigErrors.Invalid(section.Path, name, $"names no policy under {_policiesPath} ({known}{namesNote})"));
+                errors.Add(ReferenceEquals(_comparer, StringComparer.Ordinal)
+                    ? ConfigErrors.UnknownName(section.Path, name, "policy", _policiesPath, defined)
+                    : ConfigErrors.Invalid(section.Path, name, $"names no policy under {_policiesPath} ({Known(defined)}; names are not case-sensitive)"));
             }
             else if (!IsRegistered(name))
             {
@@ -112,6 +100,9 @@ internal sealed class StartupNamedPolicies<TOptions, [DynamicallyAccessedMembers
             }
         }
     }
+
+    private static string Known(List<string> defined) =>
+        defined.Count == 0 ? "none defined" : "known: " + string.Join(", ", defined.Order(StringComparer.OrdinalIgnoreCase));
 
     private Dictionary<string, TSettings> Initialize()
     {

@@ -22,7 +22,7 @@ internal sealed class OutputCachePolicies(IConfiguration configuration, IOptions
 
     /// <summary>Each policy binds; a route's <c>OutputCachePolicy</c> names one present at start.</summary>
     public void CheckRoutes(IConfiguration candidate, ICollection<string> errors) =>
-        _named.CheckRoutes(candidate, "OutputCachePolicy", static _ => false, string.Empty, errors);
+        _named.CheckRoutes(candidate, "OutputCachePolicy", static _ => false, errors);
 
     public void Dispose() => _named.Dispose();
 }

@@ -24,7 +24,7 @@ internal sealed class RateLimitPolicies(IConfiguration configuration, IOptionsMo
 
     /// <summary>Each policy binds; a route's <c>RateLimiterPolicy</c> names one present at start.</summary>
     public void CheckRoutes(IConfiguration candidate, ICollection<string> errors) =>
-        _named.CheckRoutes(candidate, "RateLimiterPolicy", RateLimitingOptionsValidator.IsReservedName, "; names are case-sensitive", errors);
+        _named.CheckRoutes(candidate, "RateLimiterPolicy", RateLimitingOptionsValidator.IsReservedName, errors);
 
     public void Dispose() => _named.Dispose();
 }

@@ -48,7 +48,13 @@ public sealed class DashboardTests(ITestOutputHelper output)
             .Set("ReverseProxy:Clusters:catalog:CircuitBreaker", JsonNode.Parse("""{ "MaxConcurrentRequests": 1000 }"""))
             // A route with an output-cache policy, so the gateway_output_cache_* series exist (at 0 until requested).
             .Set("ReverseProxy:Routes:cached", JsonNode.Parse("""{ "ClusterId": "catalog", "OutputCachePolicy": "short", "Match": { "Path": "/cached/{**rest}" } }"""))
-            .Set("Gateway:OutputCache:Policies:short", JsonNode.Parse("""{ "Expire": "00:00:05" }"""));
+            .Set("Gateway:OutputCache:Policies:short", JsonNode.Parse("""{ "Expire": "00:00:05" }"""))
+            // A route with an authorization policy, so the gateway_auth_results_total series exist (at 0; no token is
+            // ever sent, so the scheme's metadata is never fetched).
+            .Set("ReverseProxy:Routes:secured", JsonNode.Parse("""{ "ClusterId": "catalog", "Match": { "Path": "/secured/{**rest}" }, "AuthorizationPolicy": "Default" }"""))
+            .Set("Gateway:Authentication:Schemes:idp", JsonNode.Parse("""{ "Authority": "https://127.0.0.1:1", "Audiences": ["api"] }"""))
+            // A route with request buffering on, so the gateway_request_buffering_requests_total series exist (at 0).
+            .Set("ReverseProxy:Routes:buffered", JsonNode.Parse("""{ "ClusterId": "catalog", "Match": { "Path": "/buffered/{**rest}" }, "RequestBuffering": { "Enabled": true } }"""));
         var keyRing = Directory.CreateTempSubdirectory("gateway-dashboard-keys-");
         try
         {
@@ -308,7 +314,7 @@ public sealed class DashboardTests(ITestOutputHelper output)
     private static async Task DriveTrafficAsync(GatewayProcess gateway, CancellationToken cancel)
     {
         using var client = gateway.CreateProxyClient(TimeSpan.FromSeconds(10));
-        string[] paths = ["/orders/1", "/orders/2", "/orders/fail", "/catalog/items", "/catalog/items/7", "/broken/x", "/no-such-route", "/limited/x", "/inventory/1", "/split/a", "/split/b"];
+        string[] paths = ["/orders/1", "/orders/2", "/orders/fail", "/catalog/items", "/catalog/items/7", "/broken/x", "/no-such-route", "/limited/x", "/inventory/1", "/split/a", "/split/b", "/secured/x"];
         string? cookie = null;
         while (!cancel.IsCancellationRequested)
         {
