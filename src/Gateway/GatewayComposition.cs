@@ -19,6 +19,7 @@ using Gateway.RateLimiting;
 using Gateway.Retries;
 using Gateway.SharedState;
 using Gateway.Shutdown;
+using Gateway.Tls;
 using Gateway.TrafficSplit;
 
 namespace Gateway;
@@ -44,5 +45,6 @@ internal static class GatewayComposition
         .AddCircuitBreaker()
         .AddUpstreamErrorResponses()
         .AddTrafficSplit()
+        .AddTls()
         .AddDemoUpstreams();
 }
