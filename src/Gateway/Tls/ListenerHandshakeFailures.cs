@@ -53,6 +53,8 @@ internal sealed class ListenerHandshakeFailures : IDisposable
         }
     }
 
+    public static readonly string[] Reasons = ["timeout", "authentication", "io", "other"];
+
     /// <summary>A bounded reason: timeout, authentication (no common protocol or cipher, no certificate for the name, bad client hello), io (the client left), other.</summary>
     public static string Reason(string errorType) => errorType switch
     {

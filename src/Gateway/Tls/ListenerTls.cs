@@ -51,6 +51,7 @@ internal sealed class ListenerTls : IListenerTls, IDisposable
         if (endpoint.ListenOptions.IPEndPoint is { } address)
         {
             _failures.Listening(address.Port, name);
+            _metrics.SeedListener(name);
         }
 
         var sniSections = section.GetSection("Sni").GetChildren().ToList();

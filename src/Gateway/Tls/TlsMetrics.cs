@@ -56,6 +56,18 @@ internal sealed class TlsMetrics
 
     public void Reload(bool applied) => _reloads.Add(1, new TagList { { "result", applied ? Applied : Rejected } });
 
+    /// <summary>The reasons an upstream certificate is refused (UpstreamTrust), each at 0 for every cluster with a Tls block.</summary>
+    public static readonly string[] UpstreamReasons = ["UntrustedRoot", "NameMismatch", "Expired", "NoCertificate", "BadSignature", "InvalidChain"];
+
+    /// <summary>Records 0 for each listener reason of <paramref name="listener"/> (a TLS listener starting).</summary>
+    public void SeedListener(string listener)
+    {
+        foreach (var reason in ListenerHandshakeFailures.Reasons)
+        {
+            _handshakeFailures.Add(0, new TagList { { "side", "listener" }, { "listener", listener }, { "reason", reason } });
+        }
+    }
+
     public void ListenerHandshakeFailed(string listener, string reason) =>
         _handshakeFailures.Add(1, new TagList { { "side", "listener" }, { "listener", listener }, { "reason", reason } });
 
@@ -76,5 +88,17 @@ internal sealed class TlsMetrics
     {
         _reloads.Add(0, new TagList { { "result", Applied } });
         _reloads.Add(0, new TagList { { "result", Rejected } });
+        foreach (var cluster in state.GetClusters())
+        {
+            if (UpstreamTlsOptions.Block.Get(cluster.Model.Config.Metadata).Own is null)
+            {
+                continue;
+            }
+
+            foreach (var reason in UpstreamReasons)
+            {
+                _handshakeFailures.Add(0, new TagList { { "side", "upstream" }, { "cluster", cluster.ClusterId }, { "reason", reason } });
+            }
+        }
     }
 }

@@ -47,10 +47,16 @@ public sealed class DashboardTests(ITestOutputHelper output)
             // A circuit breaker that never opens under this traffic, so its series exist (at 0).
             .Set("ReverseProxy:Clusters:catalog:CircuitBreaker", JsonNode.Parse("""{ "MaxConcurrentRequests": 1000 }"""));
         var keyRing = Directory.CreateTempSubdirectory("gateway-dashboard-keys-");
+        // An HTTPS listener, so the certificate series (gateway_tls_*) exist.
+        using var listenerCertificate = TestCertificate.Create("CN=gateway-dashboard");
+        var (certificatePath, keyPath) = listenerCertificate.WritePem(keyRing.FullName);
         try
         {
             await using var gateway = await GatewayProcess.StartAsync(config.ToJson(), new Dictionary<string, string>
             {
+                ["Kestrel__Endpoints__Secure__Url"] = $"https://127.0.0.1:{Ports.GetFree()}",
+                ["Kestrel__Endpoints__Secure__Certificate__Path"] = certificatePath,
+                ["Kestrel__Endpoints__Secure__Certificate__KeyPath"] = keyPath,
                 ["Gateway__Admin__Token"] = AdminToken,
                 ["Gateway__Affinity__KeyRingDirectory"] = keyRing.FullName,
                 ["Gateway__Discovery__Kubernetes__KubeConfig"] = kubernetes.WriteKubeConfig(keyRing.FullName),

@@ -202,7 +202,7 @@ public sealed class ListenerTlsTests
         }
 
         await Wait.UntilAsync(
-            async () => await ResilienceConfig.ScrapeAsync(gateway, "gateway_tls_handshake_failures_total", "side=\"listener\"", "listener=\"Secure\"") >= 1,
+            async () => await TlsMetricsScrape.SumAsync(gateway, "gateway_tls_handshake_failures_total", "side=\"listener\"", "listener=\"Secure\"") >= 1,
             TimeSpan.FromSeconds(30), "the refused handshake counted");
     }
 

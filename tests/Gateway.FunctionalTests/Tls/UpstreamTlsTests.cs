@@ -103,7 +103,7 @@ public sealed class UpstreamTlsTests
         Assert.Contains("destination 'd'", line, StringComparison.Ordinal);
         Assert.Contains($"rejected: {reason}", line, StringComparison.Ordinal);
         Assert.DoesNotContain(gateway.OutputLines, l => l.TrimStart().StartsWith("at ", StringComparison.Ordinal));
-        Assert.True(await ResilienceConfig.ScrapeAsync(gateway, "gateway_tls_handshake_failures_total", "side=\"upstream\"", "cluster=\"backend\"", $"reason=\"{reason}\"") >= 1);
+        Assert.True(await TlsMetricsScrape.SumAsync(gateway, "gateway_tls_handshake_failures_total", "side=\"upstream\"", "cluster=\"backend\"", $"reason=\"{reason}\"") >= 1);
     }
 
     [Fact]
@@ -135,7 +135,7 @@ public sealed class UpstreamTlsTests
 
         upstream.Release.TrySetResult();
         Assert.Equal("slow-start\nslow-end", await slow.Content.ReadAsStringAsync());
-        Assert.Equal(0, await ResilienceConfig.ScrapeAsync(gateway, "gateway_tls_handshake_failures_total", "side=\"upstream\""));
+        Assert.Equal(0, await TlsMetricsScrape.SumAsync(gateway, "gateway_tls_handshake_failures_total", "side=\"upstream\""));
     }
 
     private static JsonObject TwoRoutes(string url) => new()
