@@ -138,6 +138,41 @@ public sealed class UpstreamTlsTests
         Assert.Equal(0, await TlsMetricsScrape.SumAsync(gateway, "gateway_tls_handshake_failures_total", "side=\"upstream\""));
     }
 
+    [Fact]
+    public async Task TlsBlockChange_IsPreviewedAsARebuild_ThenRebuildsThePool_AndTheInFlightRequestFinishesOnTheRetiredOne()
+    {
+        using var ca = TestCertificate.CreateAuthority("CN=upstream-ca");
+        using var server = ca.Issue("CN=orders-upstream", ["orders.internal"]);
+        using var files = new TempFiles();
+        var caFile = files.WriteText("ca.pem", ca.CertificatePem);
+        var sameCaElsewhere = files.WriteText("ca-copy.pem", ca.CertificatePem);
+        await using var upstream = await TlsUpstream.StartAsync(server);
+        var config = GatewayConfig.SingleCluster("backend", ("d", upstream.Url)).Set("ReverseProxy:Clusters:backend:Tls", new JsonObject { ["CaFile"] = caFile });
+        await using var gateway = await GatewayProcess.StartAsync(config.ToJson(), new Dictionary<string, string> { ["Gateway__Admin__Token"] = Token });
+        using var proxy = gateway.CreateProxyClient();
+        Assert.Equal("tls-upstream", await proxy.GetStringAsync("/"));
+        using var slow = await proxy.GetAsync("/slow", HttpCompletionOption.ResponseHeadersRead);
+
+        var changed = GatewayConfig.SingleCluster("backend", ("d", upstream.Url))
+            .Set("ReverseProxy:Clusters:backend:Tls", new JsonObject { ["CaFile"] = sameCaElsewhere, ["ServerName"] = "orders.internal" });
+        using (var admin = gateway.CreateManagementClient(Token))
+        using (var content = new StringContent(changed.ToJson(), System.Text.Encoding.UTF8, "application/json"))
+        {
+            var preview = JsonNode.Parse(await (await admin.PostAsync("/admin/config/validate", content)).Content.ReadAsStringAsync())!;
+            Assert.True((bool)preview["valid"]!, preview.ToJsonString());
+            Assert.Contains("backend", preview["changes"]!["pools"]!["rebuilt"]!.AsArray().Select(p => (string?)p!["cluster"]));
+        }
+
+        await gateway.WriteConfigAsync(changed.ToJson());
+        await gateway.WaitForLogAsync("Cluster 'backend': retiring pool #1", TimeSpan.FromSeconds(30));
+        Assert.Equal("tls-upstream", await proxy.GetStringAsync("/"));
+
+        upstream.Release.TrySetResult();
+        Assert.Equal("slow-start\nslow-end", await slow.Content.ReadAsStringAsync());
+        await gateway.WaitForLogAsync("Cluster 'backend': pool #1 disposed", TimeSpan.FromSeconds(30));
+        Assert.Contains(gateway.OutputLines, l => l.Contains("pool #1 disposed", StringComparison.Ordinal) && l.Contains("0 requests were still in flight", StringComparison.Ordinal));
+    }
+
     private static JsonObject TwoRoutes(string url) => new()
     {
         ["ReverseProxy"] = new JsonObject
