@@ -19,6 +19,12 @@ internal static partial class ConfigErrors
         }
     }
 
+    /// <summary>An interval setting's validation result: <paramref name="value"/> must lie between <paramref name="min"/> and <paramref name="max"/>.</summary>
+    public static Microsoft.Extensions.Options.ValidateOptionsResult Between(string path, TimeSpan value, TimeSpan min, TimeSpan max) =>
+        value < min || value > max
+            ? Microsoft.Extensions.Options.ValidateOptionsResult.Fail(Invalid(path, value.ToString(), $"must be between {min:c} and {max:c}"))
+            : Microsoft.Extensions.Options.ValidateOptionsResult.Success;
+
     /// <summary>The options-validation result for a list of key-path messages.</summary>
     public static Microsoft.Extensions.Options.ValidateOptionsResult ToResult(List<string> errors) =>
         errors.Count == 0 ? Microsoft.Extensions.Options.ValidateOptionsResult.Success : Microsoft.Extensions.Options.ValidateOptionsResult.Fail(errors);

@@ -18,7 +18,5 @@ internal sealed class TlsOptions
 internal sealed class TlsOptionsValidator : IValidateOptions<TlsOptions>
 {
     public ValidateOptionsResult Validate(string? name, TlsOptions options) =>
-        options.PollInterval < TimeSpan.FromMilliseconds(100) || options.PollInterval > TimeSpan.FromHours(1)
-            ? ValidateOptionsResult.Fail(ConfigErrors.Invalid($"{TlsOptions.SectionPath}:PollInterval", options.PollInterval.ToString(), "must be between 00:00:00.1 and 01:00:00"))
-            : ValidateOptionsResult.Success;
+        ConfigErrors.Between($"{TlsOptions.SectionPath}:PollInterval", options.PollInterval, TimeSpan.FromMilliseconds(100), TimeSpan.FromHours(1));
 }

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using Gateway.FunctionalTests.Infrastructure;
+using Gateway.FunctionalTests.RateLimiting;
 using Gateway.FunctionalTests.Resilience;
 using Gateway.TestSupport;
 
@@ -19,13 +20,8 @@ public sealed class ListenerTlsTests
     [Fact]
     public async Task SecretDataSwap_UnderSteadyLoad_NewHandshakesGetTheNewCertificateWithin5s_NoRequestFails_KeepAliveConnectionContinues()
     {
-        using var ca = TestCertificate.CreateAuthority();
-        using var first = ca.Issue("CN=gateway-first");
-        using var second = ca.Issue("CN=gateway-second");
-        using var mount = SecretMount.ForCertificate(first);
-        await using var upstream = await UpstreamServer.StartAsync("a");
-        var port = Ports.GetFree();
-        await using var gateway = await StartAsync(GatewayConfig.SingleCluster(upstream).ToJson(), port, mount.Path("tls.crt"), mount.Path("tls.key"));
+        await using var rotation = await Rotation.StartAsync();
+        var (ca, first, second, mount, port, gateway) = (rotation.Ca, rotation.First, rotation.Second, rotation.Mount, rotation.Port, rotation.Gateway);
 
         // One keep-alive connection for the whole test: its handshake count must stay 1, and every request on it succeed.
         var keepAliveHandshakes = 0;
@@ -107,13 +103,8 @@ public sealed class ListenerTlsTests
     [Fact]
     public async Task RotationToABrokenFile_KeepsTheOldCertificate_IsLoggedOnceAndCounted_ThenAGoodFileApplies()
     {
-        using var ca = TestCertificate.CreateAuthority();
-        using var first = ca.Issue("CN=gateway-first");
-        using var second = ca.Issue("CN=gateway-second");
-        using var mount = SecretMount.ForCertificate(first);
-        await using var upstream = await UpstreamServer.StartAsync("a");
-        var port = Ports.GetFree();
-        await using var gateway = await StartAsync(GatewayConfig.SingleCluster(upstream).ToJson(), port, mount.Path("tls.crt"), mount.Path("tls.key"));
+        await using var rotation = await Rotation.StartAsync();
+        var (ca, first, second, mount, port, gateway) = (rotation.Ca, rotation.First, rotation.Second, rotation.Mount, rotation.Port, rotation.Gateway);
 
         // The new certificate with the old key: the key does not match.
         mount.Swap(new Dictionary<string, string> { ["tls.crt"] = second.CertificatePem, ["tls.key"] = first.KeyPem });
@@ -202,7 +193,7 @@ public sealed class ListenerTlsTests
         }
 
         await Wait.UntilAsync(
-            async () => await TlsMetricsScrape.SumAsync(gateway, "gateway_tls_handshake_failures_total", "side=\"listener\"", "listener=\"Secure\"") >= 1,
+            async () => await RateLimitTestKit.ScrapeCounterAsync(gateway, "gateway_tls_handshake_failures_total", "side=\"listener\"", "listener=\"Secure\"") >= 1,
             TimeSpan.FromSeconds(30), "the refused handshake counted");
     }
 
@@ -221,6 +212,46 @@ public sealed class ListenerTlsTests
         }
 
         return GatewayProcess.StartAsync(config, environment);
+    }
+}
+
+/// <summary>A gateway whose listener serves <see cref="First"/> from a Secret-style mount; <see cref="Second"/> is the next one.</summary>
+internal sealed class Rotation(
+    TestCertificate ca, TestCertificate first, TestCertificate second, SecretMount mount, UpstreamServer upstream, int port, GatewayProcess gateway)
+    : IAsyncDisposable
+{
+    public TestCertificate Ca { get; } = ca;
+
+    public TestCertificate First { get; } = first;
+
+    public TestCertificate Second { get; } = second;
+
+    public SecretMount Mount { get; } = mount;
+
+    public int Port { get; } = port;
+
+    public GatewayProcess Gateway { get; } = gateway;
+
+    public static async Task<Rotation> StartAsync()
+    {
+        var ca = TestCertificate.CreateAuthority();
+        var first = ca.Issue("CN=gateway-first");
+        var second = ca.Issue("CN=gateway-second");
+        var mount = SecretMount.ForCertificate(first);
+        var upstream = await UpstreamServer.StartAsync("a");
+        var port = Ports.GetFree();
+        var gateway = await ListenerTlsTests.StartAsync(GatewayConfig.SingleCluster(upstream).ToJson(), port, mount.Path("tls.crt"), mount.Path("tls.key"));
+        return new Rotation(ca, first, second, mount, upstream, port, gateway);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Gateway.DisposeAsync();
+        await upstream.DisposeAsync();
+        Mount.Dispose();
+        First.Dispose();
+        Second.Dispose();
+        Ca.Dispose();
     }
 }
 

@@ -64,22 +64,3 @@ public static class TlsProbe
     }
 }
 
-/// <summary>Prometheus series of the gateway, summed over every series that has the given labels.</summary>
-public static class TlsMetricsScrape
-{
-    public static async Task<double> SumAsync(GatewayProcess gateway, string metric, params string[] labels)
-    {
-        using var management = gateway.CreateManagementClient();
-        var text = await management.GetStringAsync("/metrics");
-        double sum = 0;
-        foreach (var line in text.Split('\n'))
-        {
-            if (line.StartsWith(metric + "{", StringComparison.Ordinal) && labels.All(l => line.Contains(l, StringComparison.Ordinal)))
-            {
-                sum += double.Parse(line[(line.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
-            }
-        }
-
-        return sum;
-    }
-}

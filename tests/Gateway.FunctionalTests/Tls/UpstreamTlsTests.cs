@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json.Nodes;
 using Gateway.FunctionalTests.Infrastructure;
+using Gateway.FunctionalTests.RateLimiting;
 using Gateway.FunctionalTests.Resilience;
 using Gateway.TestSupport;
 
@@ -103,7 +104,7 @@ public sealed class UpstreamTlsTests
         Assert.Contains("destination 'd'", line, StringComparison.Ordinal);
         Assert.Contains($"rejected: {reason}", line, StringComparison.Ordinal);
         Assert.DoesNotContain(gateway.OutputLines, l => l.TrimStart().StartsWith("at ", StringComparison.Ordinal));
-        Assert.True(await TlsMetricsScrape.SumAsync(gateway, "gateway_tls_handshake_failures_total", "side=\"upstream\"", "cluster=\"backend\"", $"reason=\"{reason}\"") >= 1);
+        Assert.True(await RateLimitTestKit.ScrapeCounterAsync(gateway, "gateway_tls_handshake_failures_total", "side=\"upstream\"", "cluster=\"backend\"", $"reason=\"{reason}\"") >= 1);
     }
 
     [Fact]
@@ -135,7 +136,7 @@ public sealed class UpstreamTlsTests
 
         upstream.Release.TrySetResult();
         Assert.Equal("slow-start\nslow-end", await slow.Content.ReadAsStringAsync());
-        Assert.Equal(0, await TlsMetricsScrape.SumAsync(gateway, "gateway_tls_handshake_failures_total", "side=\"upstream\""));
+        Assert.Equal(0, await RateLimitTestKit.ScrapeCounterAsync(gateway, "gateway_tls_handshake_failures_total", "side=\"upstream\""));
     }
 
     [Fact]
