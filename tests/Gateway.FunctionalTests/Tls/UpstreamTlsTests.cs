@@ -12,7 +12,7 @@ namespace Gateway.FunctionalTests.Tls;
 /// that requires one, the reasons a certificate is refused (one log line, 502), a CA bundle rotated under an in-flight
 /// request, and the certificates in the metrics and /admin/certificates.
 /// </summary>
-public sealed class UpstreamTlsTests
+public sealed class UpstreamTlsTests(ITestOutputHelper output)
 {
     private const string Token = "tls-test-admin-token";
 
@@ -54,6 +54,7 @@ public sealed class UpstreamTlsTests
         await gateway.WaitForLogAsync("cluster 'nocert'", TimeSpan.FromSeconds(10));
         var lines = gateway.OutputLines.Where(l => l.Contains("cluster 'nocert'", StringComparison.Ordinal)).ToList();
         Assert.Single(lines);
+        output.WriteLine(lines[0]);
         Assert.Contains("destination 'd'", lines[0], StringComparison.Ordinal);
         Assert.DoesNotContain(gateway.OutputLines, l => l.TrimStart().StartsWith("at ", StringComparison.Ordinal));
 
@@ -101,6 +102,7 @@ public sealed class UpstreamTlsTests
         Assert.Equal(HttpStatusCode.BadGateway, (await proxy.GetAsync("/")).StatusCode);
         await gateway.WaitForLogAsync("cluster 'backend'", TimeSpan.FromSeconds(10));
         var line = Assert.Single(gateway.OutputLines, l => l.Contains("cluster 'backend'", StringComparison.Ordinal));
+        output.WriteLine(line);
         Assert.Contains("destination 'd'", line, StringComparison.Ordinal);
         Assert.Contains($"rejected: {reason}", line, StringComparison.Ordinal);
         Assert.DoesNotContain(gateway.OutputLines, l => l.TrimStart().StartsWith("at ", StringComparison.Ordinal));
