@@ -197,6 +197,42 @@ public sealed class ListenerTlsTests
             TimeSpan.FromSeconds(30), "the refused handshake counted");
     }
 
+    [Fact]
+    public async Task ManagementListener_ServesHttpsFromFiles_Too()
+    {
+        using var ca = TestCertificate.CreateAuthority();
+        using var certificate = ca.Issue("CN=gateway-management");
+        using var files = new TempFiles();
+        await using var upstream = await UpstreamServer.StartAsync("a");
+        var (crt, key) = files.Write("management", certificate);
+        var port = Ports.GetFree();
+        await using var gateway = await GatewayProcess.StartAsync(GatewayConfig.SingleCluster(upstream).ToJson(), new Dictionary<string, string>
+        {
+            ["Kestrel__Endpoints__Management__Url"] = $"https://127.0.0.1:{port}",
+            ["Kestrel__Endpoints__Management__Certificate__Path"] = crt,
+            ["Kestrel__Endpoints__Management__Certificate__KeyPath"] = key,
+        }, waitUntilReady: false);
+
+        using var management = TlsProbe.Client(port, ca);
+        await Wait.UntilAsync(
+            async () =>
+            {
+                try
+                {
+                    return (await management.GetAsync("/healthz/ready")).StatusCode == HttpStatusCode.OK;
+                }
+                catch (HttpRequestException)
+                {
+                    return false;
+                }
+            },
+            TimeSpan.FromSeconds(60), () => "management over https ready\n" + gateway.Output);
+        Assert.Equal("CN=gateway-management", (await TlsProbe.PresentedAsync(port, "localhost")).Subject);
+        var metrics = await management.GetStringAsync("/metrics");
+        Assert.Contains(metrics.Split('\n'), l => l.StartsWith("gateway_tls_certificate_expiry_seconds{", StringComparison.Ordinal)
+            && l.Contains("listener=\"Management\"", StringComparison.Ordinal) && l.Contains("name=\"default\"", StringComparison.Ordinal));
+    }
+
     internal static Task<GatewayProcess> StartAsync(string config, int port, string certificatePath, string keyPath, IDictionary<string, string>? more = null)
     {
         var environment = new Dictionary<string, string>
