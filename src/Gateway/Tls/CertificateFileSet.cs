@@ -50,13 +50,9 @@ internal sealed class CertificateFileSet<T> : IDisposable
     /// <summary>The last good value; read on every handshake.</summary>
     public T Current => Volatile.Read(ref _current);
 
-    /// <summary>Raised after a new value was applied (outside the lock).</summary>
-    public event Action<T>? Applied;
-
     /// <summary>Re-reads the files; applies them when their content changed and they pass. Safe to call often.</summary>
     public void Check()
     {
-        T? applied = null;
         try
         {
             lock (_lock)
@@ -82,19 +78,12 @@ internal sealed class CertificateFileSet<T> : IDisposable
                 _metrics.Reload(applied: true);
                 var (subject, notAfter) = _describe(value);
                 Log.CertificateRotated(_logger, _owner, Name, subject, notAfter);
-                applied = value;
             }
         }
         catch (Exception ex)
         {
             // Never take a listener down over a file: the last good certificate keeps serving.
             Log.CertificateCheckFailed(_logger, _owner, Name, ex);
-            return;
-        }
-
-        if (applied is not null)
-        {
-            Applied?.Invoke(applied);
         }
     }
 
