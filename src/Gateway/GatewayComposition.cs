@@ -16,9 +16,11 @@ using Gateway.Observability;
 using Gateway.PassiveHealth;
 using Gateway.Pooling;
 using Gateway.RateLimiting;
+using Gateway.RequestBuffering;
 using Gateway.Retries;
 using Gateway.SharedState;
 using Gateway.Shutdown;
+using Gateway.Streams;
 using Gateway.Tls;
 using Gateway.TrafficSplit;
 
@@ -38,6 +40,7 @@ internal static class GatewayComposition
         .AddDestinationDraining()
         .AddDiscovery()
         .AddGracefulShutdown()
+        .AddOpenStreams()
         .AddRateLimiting()
         .AddEdgePolicies()
         .AddPassiveHealth()
@@ -45,6 +48,7 @@ internal static class GatewayComposition
         .AddCircuitBreaker()
         .AddUpstreamErrorResponses()
         .AddTrafficSplit()
+        .AddRequestBuffering()
         .AddTls()
         .AddDemoUpstreams();
 }

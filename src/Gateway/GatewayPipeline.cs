@@ -10,6 +10,7 @@ using Gateway.Hardening;
 using Gateway.Management;
 using Gateway.Observability;
 using Gateway.Pooling;
+using Gateway.RequestBuffering;
 using Gateway.Retries;
 using Gateway.Shutdown;
 using Gateway.TrafficSplit;
@@ -38,6 +39,7 @@ internal static class GatewayPipeline
     {
         proxy.UseProxyMetrics();            // first: sees the final status and the whole duration
         proxy.UseDeclaredBodyLimit();       // 413 before anything is sent upstream
+        proxy.UseRequestBuffering();        // the route's RequestBuffering: the whole body read (or refused) before anything is sent upstream
         proxy.UseTrafficSplit();            // the route's Split picks the cluster, its Mirror copies the request
         proxy.UseCircuitBreaker();          // 503 circuit_open at once beyond the cluster's limits, before anything is spent
         proxy.UsePoolTracking();            // a retired pool waits for the requests that picked it

@@ -1,4 +1,4 @@
-// Entry point: `load` runs the wrk harness, `micro` the BenchmarkDotNet suite, `naive` / `yarp` are two of the
+// Entry point: `load` runs the wrk harness, `soak` the long run under reloads and kills, `micro` the BenchmarkDotNet suite, `naive` / `yarp` are two of the
 // load targets (a client-per-request forwarder and YARP with its defaults), started by the harness as child processes.
 using BenchmarkDotNet.Running;
 using Gateway.Benchmarks.Apps;
@@ -16,6 +16,8 @@ public static class BenchProgram
         {
             case "load":
                 return await LoadHarness.RunAsync(rest);
+            case "soak":
+                return await Soak.SoakRun.RunAsync(rest);
             case "micro":
                 BenchmarkSwitcher.FromAssembly(typeof(BenchProgram).Assembly).Run(rest, Micro.MicroConfig.Create());
                 return 0;
@@ -24,7 +26,7 @@ public static class BenchProgram
             case "yarp":
                 return await PlainYarp.RunAsync(rest);
             default:
-                Console.Error.WriteLine("usage: Gateway.Benchmarks load [options] | micro [BenchmarkDotNet args] | naive --upstream URL | yarp --config FILE");
+                Console.Error.WriteLine("usage: Gateway.Benchmarks load [options] | soak [--minutes 20] | micro [BenchmarkDotNet args] | naive --upstream URL | yarp --config FILE");
                 return 1;
         }
     }

@@ -4,6 +4,7 @@
 #   tests/Gateway.Benchmarks/run.sh                 # the comparison (~35 min: round 1 warms each target until steady)
 #   tests/Gateway.Benchmarks/run.sh --knobs         # A/B of runtime settings on the minimal gateway
 #   tests/Gateway.Benchmarks/run.sh micro [--filter '*Drain*']   # BenchmarkDotNet micro-benchmarks (all when no args)
+#   tests/Gateway.Benchmarks/run.sh soak [--minutes 20 --clients 8 --rps-per-client 40]   # reloads, kills, a Redis restart
 # Options for load runs: --rounds N --duration S --warmup S --connections N --placements unpinned,pinned
 #   --steady-pct P --steady-chunks N --max-warmup S   (round 1 warms in --warmup chunks until N chunks are within P %)
 #   --only gateway-minimal,nginx   --knob "label:ENV=V;ENV2=V2" (repeatable, with --knobs)
@@ -32,5 +33,9 @@ if [ "${1:-}" = "micro" ]; then
   shift
   if [ $# -eq 0 ]; then set -- --filter '*'; fi
   exec dotnet "$bench" micro "$@"
+fi
+if [ "${1:-}" = "soak" ]; then
+  shift
+  exec dotnet "$bench" soak --gateway src/Gateway/bin/Release/net10.0/Gateway.dll "$@"
 fi
 exec dotnet "$bench" load --gateway src/Gateway/bin/Release/net10.0/Gateway.dll "$@"

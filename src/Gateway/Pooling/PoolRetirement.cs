@@ -1,11 +1,14 @@
 // Gap in YARP: a replaced or removed cluster's invoker is left to the GC, so its connections linger until the
-// upstream times them out. We wait for its in-flight requests to end (bounded by a grace period), then dispose it.
+// upstream times them out. We wait for its in-flight requests to end (bounded by a grace period), end its open
+// WebSockets and event streams cleanly, then dispose it.
+using Gateway.Foundation;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Pooling;
 
 internal sealed class PoolRetirement(
     ClusterPools pools,
+    OpenStreams streams,
     IOptionsMonitor<ConnectionPoolOptions> options,
     TimeProvider time,
     ILogger<PoolRetirement> logger)
@@ -13,6 +16,9 @@ internal sealed class PoolRetirement(
     // A request may have picked the old cluster model just before the swap without having entered yet.
     private static readonly TimeSpan SettleDelay = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(50);
+
+    // Time for a closed stream's two ends to see the close before the pool is disposed under it.
+    private static readonly TimeSpan StreamCloseGrace = TimeSpan.FromMilliseconds(500);
 
     private readonly List<Task> _pending = [];
     private readonly Lock _lock = new();
@@ -62,7 +68,17 @@ internal sealed class PoolRetirement(
         }
         catch (OperationCanceledException)
         {
-            // Shutdown deadline: dispose now.
+            // Shutdown deadline: dispose now (the drain has ended the open streams already).
+        }
+
+        if (invoker.InFlight > 0 && !cancellationToken.IsCancellationRequested)
+        {
+            // A WebSocket or event stream outlives any grace period: end it as its protocol expects, not by a reset.
+            var closed = await streams.CloseAsync(StreamCloseGrace, time, invoker, cancellationToken);
+            if (closed != default)
+            {
+                Log.PoolStreamsClosed(logger, invoker.ClusterId, invoker.Generation, closed.WebSockets, closed.EventStreams, closed.Aborted);
+            }
         }
 
         var cut = invoker.InFlight;

@@ -13,6 +13,7 @@ internal static class PoolingExtensions
         services.AddExtensionBlock(ConnectionPoolOptions.Block);
         services.AddSingleton<PoolTrackingStep>();
         services.AddSingleton<ClusterPools>();
+        services.TryAddSingleton<OpenStreams>();
         services.AddSingleton<PoolRetirement>();
         services.AddSingleton<PoolMetrics>();
         services.AddSingleton<ClusterPoolFactory>();

@@ -82,13 +82,18 @@ internal sealed class SafeRetryStep(RetryMetrics metrics, TimeProvider time, ILo
             context.Response.StatusCode = StatusCodes.Status200OK;
             proxy.ProxiedDestination = null;
             proxy.AvailableDestinations = [another];
+            if (context.Request.Body.CanSeek)
+            {
+                context.Request.Body.Position = 0; // a buffered body (RequestBuffering, a mirror) is sent whole again
+            }
+
             await next(context);
         }
     }
 
     /// <summary>
     /// Nothing was sent (connect failed): safe for any method, the body has not been read. Otherwise only an idempotent
-    /// request without a body whose connection broke before any response byte reached the client: before the response
+    /// request without a body (or with a buffered one) whose connection broke before any response byte reached the client: before the response
     /// headers (a pod killed mid-request), or after them but before the first byte of the body, which YARP has not
     /// started sending yet (it clears what it had copied and would answer 502).
     /// </summary>
@@ -105,9 +110,10 @@ internal sealed class SafeRetryStep(RetryMetrics metrics, TimeProvider time, ILo
             return true;
         }
 
+        // A body can be sent again only if it was buffered (Kestrel's own request stream cannot seek).
         var request = context.Request;
         return IsIdempotent(request.Method)
-            && context.Features.Get<IHttpRequestBodyDetectionFeature>() is { CanHaveBody: false };
+            && (context.Features.Get<IHttpRequestBodyDetectionFeature>() is { CanHaveBody: false } || request.Body.CanSeek);
     }
 
     private static bool IsIdempotent(string method) =>

@@ -1,4 +1,5 @@
 using Gateway.Foundation;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Shutdown;
@@ -13,6 +14,7 @@ internal static class ShutdownExtensions
         services.AddGatewayOptions<ShutdownOptions, ShutdownOptionsValidator>(ShutdownOptions.SectionPath);
         services.AddSingleton<IStartupSummaryPart, ShutdownSummaryPart>();
         services.AddSingleton<DrainState>();
+        services.TryAddSingleton<OpenStreams>();
         services.AddSingleton<ShutdownMetrics>();
         services.AddSingleton<ShutdownRequestStep>();
         services.AddSingleton<ShutdownSequence>();

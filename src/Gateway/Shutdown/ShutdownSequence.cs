@@ -1,10 +1,12 @@
 // The graceful-drain shutdown: readiness 503 -> keep serving for ReadinessDelay -> stop accepting and drain
-// in-flight requests up to DrainTimeout -> retire every upstream pool -> exit 0.
+// in-flight requests up to DrainTimeout (open WebSockets and event streams are ended cleanly as soon as nothing else
+// is in flight, or at the deadline) -> retire every upstream pool -> exit 0.
 // Gap: ASP.NET Core stops Kestrel the moment SIGTERM arrives (while Kubernetes may still route new connections
 // to the pod) and bounds the whole drain by one HostOptions.ShutdownTimeout; we add the readiness phase, our own
 // phase deadlines, pool disposal, and a second SIGTERM that ends it at once.
 using System.Diagnostics;
 using System.Runtime.InteropServices;
+using Gateway.Foundation;
 using Gateway.Pooling;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.Extensions.Options;
@@ -15,10 +17,17 @@ internal sealed class ShutdownSequence(
     DrainState state,
     IServer server,
     PoolRetirement pools,
+    OpenStreams streams,
+    ShutdownMetrics metrics,
     IOptionsMonitor<ShutdownOptions> options,
     TimeProvider time,
     ILogger<ShutdownSequence> logger) : IHostedLifecycleService, IDisposable
 {
+    // Time for a closed stream's two ends to see the close before its request is aborted; well inside the 1 s that
+    // the drain may overrun its deadline by.
+    internal static readonly TimeSpan StreamCloseGrace = TimeSpan.FromMilliseconds(500);
+    private static readonly TimeSpan StreamPollInterval = TimeSpan.FromMilliseconds(50);
+
     private readonly CancellationTokenSource _hurry = new();
     private PosixSignalRegistration? _sigterm;
     private int _signals;
@@ -77,11 +86,29 @@ internal sealed class ShutdownSequence(
         using (var abort = new CancellationTokenSource())
         {
             var stopping = server.StopAsync(abort.Token);
-            await WaitAsync(stopping, settings.DrainTimeout, hurry.Token);
+            var onlyStreamsLeft = await WaitForDrainAsync(stopping, settings.DrainTimeout, hurry.Token);
+            if (!stopping.IsCompleted && streams.Count > 0)
+            {
+                // WebSockets and event streams never end by themselves: waiting longer for them only delays the exit.
+                var inFlight = state.InFlight;
+                var closed = await streams.CloseAsync(StreamCloseGrace, time, cancellationToken: hurry.Token);
+                metrics.StreamsClosed(closed);
+
+                // A stream's request leaves the in-flight count a moment after its stream ends: not one to count as cut.
+                var others = inFlight - closed.WebSockets - closed.EventStreams - closed.Aborted;
+                await PollAsync(() => state.InFlight <= others, StreamPollInterval * 4, hurry.Token);
+                Log.StreamsClosed(logger, closed.WebSockets, closed.EventStreams, onlyStreamsLeft ? "only open streams left" : "deadline", closed.Aborted);
+                if (onlyStreamsLeft)
+                {
+                    await WaitAsync(stopping, settings.DrainTimeout - time.GetElapsedTime(drainStarted), hurry.Token);
+                }
+            }
+
             if (!stopping.IsCompleted)
             {
                 // Counted before the server is told to abort, so no abort can finish a request first.
                 cut = state.InFlight;
+                metrics.RequestsCut(cut);
                 abort.Cancel();
             }
 
@@ -106,6 +133,44 @@ internal sealed class ShutdownSequence(
 
         state.Enter(DrainPhase.Stopped);
         Log.Done(logger, time.GetElapsedTime(_startedAt).TotalMilliseconds);
+    }
+
+    /// <summary>
+    /// Waits for the server to stop, at most <paramref name="timeout"/>; true when it stopped waiting early because every
+    /// request still in flight is an open stream.
+    /// </summary>
+    private async Task<bool> WaitForDrainAsync(Task stopping, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        try
+        {
+            var deadline = Task.Delay(timeout, time, wait.Token);
+            while (!stopping.IsCompleted && !deadline.IsCompleted)
+            {
+                var open = streams.Count;
+                if (open > 0 && state.InFlight <= open)
+                {
+                    return true;
+                }
+
+                await Task.WhenAny(stopping, deadline, Task.Delay(StreamPollInterval, time, wait.Token));
+            }
+
+            return false;
+        }
+        finally
+        {
+            await wait.CancelAsync();
+        }
+    }
+
+    private async Task PollAsync(Func<bool> done, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var started = time.GetTimestamp();
+        while (!done() && time.GetElapsedTime(started) < timeout && !cancellationToken.IsCancellationRequested)
+        {
+            await DelayAsync(TimeSpan.FromMilliseconds(10), cancellationToken);
+        }
     }
 
     /// <summary>Returns when <paramref name="task"/> completes, <paramref name="timeout"/> has passed or the token is cancelled.</summary>

@@ -26,6 +26,8 @@ public sealed class ResilienceConfigValidationTests
             { With(c => c.Set("ReverseProxy:Clusters:backend:CircuitBreaker:MaxPendingRequests", -1)), ["ReverseProxy:Clusters:backend:CircuitBreaker:MaxPendingRequests: '-1' must be 0 or more"] },
             { With(c => c.Set("ReverseProxy:Clusters:backend:CircuitBreaker:MaxConcurrentRequests", "many")), ["ReverseProxy:Clusters:backend:CircuitBreaker:MaxConcurrentRequests", "'many'"] },
             { With(c => c.Set("Gateway:CircuitBreaker:MaxConcurrentRequests", -5)), ["Gateway:CircuitBreaker:MaxConcurrentRequests: '-5' must be at least 1"] },
+            { With(c => c.Set("ReverseProxy:Routes:all:RequestBuffering:MaxBytes", 0)), ["ReverseProxy:Routes:all:RequestBuffering:MaxBytes: '0' must be between 1 and 268435456"] },
+            { With(c => c.Set("ReverseProxy:Routes:all:RequestBuffering:Enabled", "maybe")), ["ReverseProxy:Routes:all:RequestBuffering:Enabled", "'maybe'"] },
             { With(c => c.Set("Gateway:PassiveHealth:Policy", "Nope")), ["Gateway:PassiveHealth:Policy: 'Nope' is not a passive health policy", "ConsecutiveFailures", "TransportFailureRate"] },
             { With(c => c.Set("Gateway:PassiveHealth:ReactivationPeriod", "00:00:00")), ["Gateway:PassiveHealth:ReactivationPeriod: '00:00:00' must be greater than 00:00:00"] },
             { With(c => c.Set("ReverseProxy:Clusters:backend:Metadata:PassiveHealth.ConsecutiveFailures", "zero")), ["ReverseProxy:Clusters:backend:Metadata:PassiveHealth.ConsecutiveFailures: 'zero' must be a whole number"] },

@@ -1,7 +1,9 @@
+using Gateway.Foundation;
 using Gateway.Pooling;
 using Gateway.Shutdown;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
@@ -105,9 +107,11 @@ public sealed class ShutdownSequenceTests
         var time = new FakeTimeProvider(Start);
         var state = new DrainState();
         var server = new FakeServer();
-        var pools = new PoolRetirement(new ClusterPools(), new StaticOptionsMonitor<ConnectionPoolOptions>(new()), time, NullLogger<PoolRetirement>.Instance);
+        var streams = new OpenStreams();
+        var pools = new PoolRetirement(new ClusterPools(), streams, new StaticOptionsMonitor<ConnectionPoolOptions>(new()), time, NullLogger<PoolRetirement>.Instance);
         var logger = new ListLogger<ShutdownSequence>();
-        var sequence = new ShutdownSequence(state, server, pools, new StaticOptionsMonitor<ShutdownOptions>(Options), time, logger);
+        var metrics = new ShutdownMetrics(new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), state, new KnownSeries(new ServiceCollection().BuildServiceProvider()));
+        var sequence = new ShutdownSequence(state, server, pools, streams, metrics, new StaticOptionsMonitor<ShutdownOptions>(Options), time, logger);
         return (sequence, state, server, time, logger);
     }
 

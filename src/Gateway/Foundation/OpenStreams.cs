@@ -1,0 +1,123 @@
+// The proxied streams that never end by themselves (WebSocket tunnels, server-sent event responses), so the
+// shutdown sequence and pool retirement can end them the way their protocol expects instead of cutting the socket.
+// Gap: YARP copies an upgraded connection or a streaming body as opaque bytes until one side closes; at a deadline
+// Kestrel can only abort it, which the client and the upstream see as a crash (WebSocket 1006; YARP #1756, #2622).
+namespace Gateway.Foundation;
+
+internal enum OpenStreamKind
+{
+    WebSocket,
+    EventStream,
+}
+
+/// <summary>One open stream: ends itself cleanly when asked (a close frame, or the end of the body).</summary>
+internal interface IOpenStream
+{
+    OpenStreamKind Kind { get; }
+
+    /// <summary>The request the stream belongs to; aborted if the clean end does not finish it in time.</summary>
+    HttpContext Context { get; }
+
+    /// <summary>The cluster pool the stream's upstream connection came from.</summary>
+    HttpMessageInvoker? Pool { get; }
+
+    /// <summary>Starts the clean end (idempotent); completes once the closing bytes are written.</summary>
+    Task CloseAsync();
+
+    /// <summary>Completes when the stream's request has ended.</summary>
+    Task Ended { get; }
+}
+
+/// <summary>What <see cref="OpenStreams.CloseAsync"/> did: streams that ended cleanly, by kind, and those it aborted.</summary>
+internal readonly record struct ClosedStreams(int WebSockets, int EventStreams, int Aborted);
+
+internal sealed class OpenStreams
+{
+    private readonly Lock _lock = new();
+    private readonly HashSet<IOpenStream> _open = [];
+
+    public int Count
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _open.Count;
+            }
+        }
+    }
+
+    public void Add(IOpenStream stream)
+    {
+        lock (_lock)
+        {
+            _open.Add(stream);
+        }
+    }
+
+    public void Remove(IOpenStream stream)
+    {
+        lock (_lock)
+        {
+            _open.Remove(stream);
+        }
+    }
+
+    /// <summary>
+    /// Ends every open stream (or those from <paramref name="pool"/>) cleanly, waits up to <paramref name="grace"/> for
+    /// their requests to end, and aborts the requests still running then.
+    /// </summary>
+    public async Task<ClosedStreams> CloseAsync(TimeSpan grace, TimeProvider time, HttpMessageInvoker? pool = null, CancellationToken cancellationToken = default)
+    {
+        List<IOpenStream> closing;
+        lock (_lock)
+        {
+            closing = new List<IOpenStream>(_open.Count);
+            foreach (var stream in _open)
+            {
+                if (pool is null || ReferenceEquals(stream.Pool, pool))
+                {
+                    closing.Add(stream);
+                }
+            }
+        }
+
+        if (closing.Count == 0)
+        {
+            return default;
+        }
+
+        var ended = new Task[closing.Count];
+        for (var i = 0; i < closing.Count; i++)
+        {
+            _ = closing[i].CloseAsync();
+            ended[i] = closing[i].Ended;
+        }
+
+        using (var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+        {
+            await Task.WhenAny(Task.WhenAll(ended), Task.Delay(grace, time, wait.Token));
+            await wait.CancelAsync();
+        }
+
+        int webSockets = 0, eventStreams = 0, aborted = 0;
+        for (var i = 0; i < closing.Count; i++)
+        {
+            if (!ended[i].IsCompleted)
+            {
+                aborted++;
+                closing[i].Context.Abort();
+            }
+            else if (closing[i].Kind == OpenStreamKind.WebSocket)
+            {
+                webSockets++;
+            }
+            else
+            {
+                eventStreams++;
+            }
+        }
+
+        return new ClosedStreams(webSockets, eventStreams, aborted);
+    }
+}

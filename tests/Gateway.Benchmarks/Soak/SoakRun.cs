@@ -1,0 +1,353 @@
+// The soak: moderate load for about 20 minutes while the world changes under the gateway: a config reload every
+// 30 s (every other one changes the cluster's pool settings, so a pool is built and one retired), a destination
+// killed and restarted every minute, Redis (affinity key ring, rate-limit counters) restarted once. It counts every
+// failed request and samples the gateway's RSS and open file descriptors. Not a test: it takes too long and shares
+// the machine; the figures go to docs/benchmark-results.md.
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Text;
+using Gateway.Benchmarks.Load;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace Gateway.Benchmarks.Soak;
+
+internal static class SoakRun
+{
+    private const int Destinations = 3;
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var minutes = ReadOption(args, "--minutes", 20.0);
+        var clients = (int)ReadOption(args, "--clients", 8);
+        var perClientRps = ReadOption(args, "--rps-per-client", 40.0);
+        var gatewayDll = ReadOption(args, "--gateway", "src/Gateway/bin/Release/net10.0/Gateway.dll");
+        var outDir = ReadOption(args, "--out", "benchmark-results");
+        Directory.CreateDirectory(outDir);
+        var work = Directory.CreateTempSubdirectory("gateway-soak-").FullName;
+        var duration = TimeSpan.FromMinutes(minutes);
+
+        var redisPort = Proc.FreePort();
+        var redis = StartRedis(redisPort);
+        var upstreamPorts = Enumerable.Range(0, Destinations).Select(_ => Proc.FreePort()).ToArray();
+        var upstreams = new WebApplication?[Destinations];
+        for (var i = 0; i < Destinations; i++)
+        {
+            upstreams[i] = await StartUpstreamAsync(upstreamPorts[i], i);
+        }
+
+        var proxyPort = Proc.FreePort();
+        var mgmtPort = Proc.FreePort();
+        var configPath = Path.Combine(work, "gateway.json");
+        var reloads = 0;
+        await File.WriteAllTextAsync(configPath, Config(redisPort, upstreamPorts, reloads));
+        using var gateway = Proc.Start("dotnet", [gatewayDll, "--config", configPath], env: new Dictionary<string, string>
+        {
+            ["Kestrel__Endpoints__Proxy__Url"] = $"http://127.0.0.1:{proxyPort}",
+            ["Kestrel__Endpoints__Management__Url"] = $"http://127.0.0.1:{mgmtPort}",
+            ["DOTNET_gcServer"] = "0",
+        });
+        using var probe = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        await WaitForAsync(async () => (await probe.GetAsync($"http://127.0.0.1:{mgmtPort}/healthz/ready")).IsSuccessStatusCode, TimeSpan.FromSeconds(60));
+
+        Console.WriteLine($"soak: {minutes} min, {clients} clients x {perClientRps} req/s, gateway pid {gateway.Pid}, redis :{redisPort}, upstreams {string.Join(",", upstreamPorts)}");
+        var stats = new Stats();
+        using var stop = new CancellationTokenSource(duration);
+        var load = Enumerable.Range(0, clients).Select(i => LoadAsync(proxyPort, i, perClientRps, stats, stop.Token)).ToArray();
+
+        var samples = new List<Sample>();
+        var events = new List<string>();
+        var watch = Stopwatch.StartNew();
+        var nextReload = TimeSpan.FromSeconds(30);
+        var nextKill = TimeSpan.FromSeconds(45);
+        var redisRestartAt = TimeSpan.FromTicks(duration.Ticks / 2);
+        var redisRestarted = false;
+        var nextSample = TimeSpan.Zero;
+        var victim = 0;
+        while (!stop.IsCancellationRequested)
+        {
+            var now = watch.Elapsed;
+            if (now >= nextSample)
+            {
+                samples.Add(new Sample(now, RssMb(gateway.Pid), OpenFds(gateway.Pid), stats.Ok, stats.Failed));
+                nextSample += TimeSpan.FromSeconds(10);
+            }
+
+            if (now >= nextReload)
+            {
+                reloads++;
+                await File.WriteAllTextAsync(configPath + ".tmp", Config(redisPort, upstreamPorts, reloads));
+                File.Move(configPath + ".tmp", configPath, overwrite: true);
+                events.Add($"{now.TotalSeconds:F0} s: reload #{reloads}{(reloads % 2 == 1 ? " (pool settings changed: new pool, old one retired)" : "")}");
+                nextReload += TimeSpan.FromSeconds(30);
+            }
+
+            if (now >= nextKill)
+            {
+                var i = victim++ % Destinations;
+                await KillAsync(upstreams[i]!);
+                events.Add($"{now.TotalSeconds:F0} s: destination d{i} killed");
+                await Task.Delay(TimeSpan.FromSeconds(10));
+                upstreams[i] = await StartUpstreamAsync(upstreamPorts[i], i);
+                events.Add($"{watch.Elapsed.TotalSeconds:F0} s: destination d{i} restarted");
+                nextKill += TimeSpan.FromMinutes(1);
+            }
+
+            if (!redisRestarted && now >= redisRestartAt)
+            {
+                redisRestarted = true;
+                redis.Dispose(); // SIGKILL
+                events.Add($"{now.TotalSeconds:F0} s: redis killed");
+                await Task.Delay(TimeSpan.FromSeconds(5));
+                redis = StartRedis(redisPort);
+                events.Add($"{watch.Elapsed.TotalSeconds:F0} s: redis restarted");
+            }
+
+            try
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(500), stop.Token);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+
+        await Task.WhenAll(load);
+        samples.Add(new Sample(watch.Elapsed, RssMb(gateway.Pid), OpenFds(gateway.Pid), stats.Ok, stats.Failed));
+        var report = Report(minutes, clients, perClientRps, reloads, samples, events, stats);
+        Console.WriteLine(report);
+        var file = Path.Combine(outDir, $"soak-{DateTime.UtcNow:yyyyMMdd-HHmmss}.md");
+        await File.WriteAllTextAsync(file, report);
+        Console.WriteLine($"written to {file}");
+
+        foreach (var upstream in upstreams)
+        {
+            if (upstream is not null)
+            {
+                await upstream.DisposeAsync();
+            }
+        }
+
+        redis.Dispose();
+        return stats.Failed == 0 ? 0 : 1;
+    }
+
+    private static string Config(int redisPort, int[] ports, int reload)
+    {
+        var destinations = string.Join(",\n", ports.Select((p, i) => $$"""        "d{{i}}": { "Address": "http://127.0.0.1:{{p}}/" }"""));
+        // Odd reloads change a pool setting (a new pool; the old one is retired under load); even ones only a route's metadata.
+        var maxConnections = reload % 2 == 1 ? 64 : 128;
+        return $$"""
+            {
+              "Gateway": {
+                "Redis": { "Configuration": "127.0.0.1:{{redisPort}}" },
+                "RateLimiting": { "Policies": { "soak": { "Algorithm": "FixedWindow", "PermitLimit": 1000000000, "Window": "00:00:01", "PartitionBy": "Route", "FailureMode": "Local" } } }
+              },
+              "ReverseProxy": {
+                "Routes": {
+                  "soak": { "ClusterId": "soak", "RateLimiterPolicy": "soak", "Match": { "Path": "{**catch-all}" }, "Metadata": { "reload": "{{reload}}" } }
+                },
+                "Clusters": {
+                  "soak": {
+                    "SessionAffinity": { "Enabled": true, "AffinityKeyName": "soak-affinity" },
+                    "Retry": { "Enabled": true },
+                    "ConnectionPool": { "MaxConnectionsPerServer": {{maxConnections}} },
+                    "Destinations": {
+            {{destinations}}
+                    }
+                  }
+                }
+              }
+            }
+            """;
+    }
+
+    /// <summary>Paced GETs; half the clients keep their affinity cookie (sessions pinned to a destination).</summary>
+    private static async Task LoadAsync(int port, int index, double rps, Stats stats, CancellationToken stop)
+    {
+        using var handler = new SocketsHttpHandler { UseCookies = index % 2 == 0, PooledConnectionLifetime = TimeSpan.FromMinutes(10) };
+        using var client = new HttpClient(handler) { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(10) };
+        var interval = TimeSpan.FromSeconds(1 / rps);
+        var pace = Stopwatch.StartNew();
+        long n = 0;
+        while (!stop.IsCancellationRequested)
+        {
+            try
+            {
+                using var response = await client.GetAsync($"/soak/{index}/{n}", CancellationToken.None);
+                var body = await response.Content.ReadAsStringAsync(CancellationToken.None);
+                if (response.StatusCode == HttpStatusCode.OK && body.StartsWith("up", StringComparison.Ordinal))
+                {
+                    Interlocked.Increment(ref stats.Ok);
+                }
+                else
+                {
+                    stats.Fail($"{(int)response.StatusCode} {body[..Math.Min(body.Length, 120)]}");
+                }
+            }
+            catch (Exception ex)
+            {
+                stats.Fail($"{ex.GetType().Name}: {ex.Message}");
+            }
+
+            n++;
+            var due = interval * n - pace.Elapsed;
+            if (due > TimeSpan.Zero)
+            {
+                try
+                {
+                    await Task.Delay(due, stop);
+                }
+                catch (OperationCanceledException)
+                {
+                }
+            }
+        }
+    }
+
+    private static async Task<WebApplication> StartUpstreamAsync(int port, int index)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
+        var app = builder.Build();
+        var body = Encoding.ASCII.GetBytes($"up d{index}\n");
+        app.Run(context => context.Response.Body.WriteAsync(body, 0, body.Length));
+        await app.StartAsync();
+        return app;
+    }
+
+    /// <summary>Stops listening and drops its connections at once, like a killed pod.</summary>
+    private static async Task KillAsync(WebApplication app)
+    {
+        using var now = new CancellationTokenSource();
+        await now.CancelAsync();
+        await app.StopAsync(now.Token);
+        await app.DisposeAsync();
+    }
+
+    private static Proc StartRedis(int port) =>
+        Proc.Start("redis-server", ["--port", port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]);
+
+    private static double RssMb(int pid)
+    {
+        foreach (var line in File.ReadLines($"/proc/{pid}/status"))
+        {
+            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+            {
+                return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024.0;
+            }
+        }
+
+        return double.NaN;
+    }
+
+    private static int OpenFds(int pid) => Directory.GetFiles($"/proc/{pid}/fd").Length;
+
+    private static async Task WaitForAsync(Func<Task<bool>> condition, TimeSpan timeout)
+    {
+        var watch = Stopwatch.StartNew();
+        while (watch.Elapsed < timeout)
+        {
+            try
+            {
+                if (await condition())
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+            }
+
+            await Task.Delay(200);
+        }
+
+        throw new TimeoutException("the gateway did not become ready");
+    }
+
+    private static string Report(double minutes, int clients, double rps, int reloads, List<Sample> samples, List<string> events, Stats stats)
+    {
+        var text = new StringBuilder();
+        text.AppendLine(CultureInfo.InvariantCulture, $"# Soak, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
+        text.AppendLine();
+        text.AppendLine(CultureInfo.InvariantCulture, $"{minutes} min, {clients} clients x {rps} req/s (paced), {reloads} reloads, {events.Count(e => e.Contains("destination", StringComparison.Ordinal) && e.EndsWith("killed", StringComparison.Ordinal))} destination kills, {events.Count(e => e.EndsWith("redis killed", StringComparison.Ordinal))} Redis restart");
+        text.AppendLine();
+        text.AppendLine(CultureInfo.InvariantCulture, $"- requests: {stats.Ok} ok, **{stats.Failed} failed**");
+        var baseline = samples.FirstOrDefault(s => s.At >= TimeSpan.FromMinutes(2)) ?? samples[^1];
+        var after = samples.Where(s => s.At >= baseline.At).ToList();
+        var maxRss = after.Max(s => s.RssMb);
+        var maxFds = after.Max(s => s.Fds);
+        text.AppendLine(CultureInfo.InvariantCulture, $"- RSS at 2 min {baseline.RssMb:F1} MB, max after {maxRss:F1} MB ({Growth(baseline.RssMb, maxRss)}), at the end {samples[^1].RssMb:F1} MB");
+        text.AppendLine(CultureInfo.InvariantCulture, $"- open FDs at 2 min {baseline.Fds}, max after {maxFds} ({Growth(baseline.Fds, maxFds)}), at the end {samples[^1].Fds}");
+        foreach (var failure in stats.FirstFailures())
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"  - failure: {failure}");
+        }
+
+        text.AppendLine();
+        text.AppendLine("| t (s) | RSS MB | FDs | ok | failed |");
+        text.AppendLine("| ---: | ---: | ---: | ---: | ---: |");
+        for (var i = 0; i < samples.Count; i += 6)
+        {
+            var s = samples[i];
+            text.AppendLine(CultureInfo.InvariantCulture, $"| {s.At.TotalSeconds:F0} | {s.RssMb:F1} | {s.Fds} | {s.Ok} | {s.Failed} |");
+        }
+
+        text.AppendLine();
+        text.AppendLine("Events:");
+        foreach (var e in events)
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"- {e}");
+        }
+
+        return text.ToString();
+    }
+
+    private static string Growth(double from, double to) => from > 0 ? $"{(to - from) / from * 100:+0.0;-0.0} %" : "n/a";
+
+    private static T ReadOption<T>(string[] args, string name, T fallback)
+    {
+        var i = Array.IndexOf(args, name);
+        if (i < 0 || i + 1 >= args.Length)
+        {
+            return fallback;
+        }
+
+        return (T)Convert.ChangeType(args[i + 1], typeof(T), CultureInfo.InvariantCulture);
+    }
+
+    private sealed record Sample(TimeSpan At, double RssMb, int Fds, long Ok, long Failed);
+
+    private sealed class Stats
+    {
+        private readonly List<string> _failures = [];
+        public long Ok;
+        private long _failed;
+
+        public long Failed => Interlocked.Read(ref _failed);
+
+        public void Fail(string what)
+        {
+            Interlocked.Increment(ref _failed);
+            lock (_failures)
+            {
+                if (_failures.Count < 20)
+                {
+                    _failures.Add($"{DateTime.UtcNow:HH:mm:ss.fff} {what}");
+                }
+            }
+        }
+
+        public List<string> FirstFailures()
+        {
+            lock (_failures)
+            {
+                return [.. _failures];
+            }
+        }
+    }
+}
