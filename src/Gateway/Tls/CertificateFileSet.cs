@@ -50,9 +50,13 @@ internal sealed class CertificateFileSet<T> : IDisposable
     /// <summary>The last good value; read on every handshake.</summary>
     public T Current => Volatile.Read(ref _current);
 
+    /// <summary>Raised after a new value was applied (outside the lock).</summary>
+    public event Action? Applied;
+
     /// <summary>Re-reads the files; applies them when their content changed and they pass. Safe to call often.</summary>
     public void Check()
     {
+        var applied = false;
         try
         {
             lock (_lock)
@@ -78,12 +82,18 @@ internal sealed class CertificateFileSet<T> : IDisposable
                 _metrics.Reload(applied: true);
                 var (subject, notAfter) = _describe(value);
                 Log.CertificateRotated(_logger, _owner, Name, subject, notAfter);
+                applied = true;
             }
         }
         catch (Exception ex)
         {
             // Never take a listener down over a file: the last good certificate keeps serving.
             Log.CertificateCheckFailed(_logger, _owner, Name, ex);
+        }
+
+        if (applied)
+        {
+            Applied?.Invoke();
         }
     }
 

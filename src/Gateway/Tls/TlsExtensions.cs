@@ -21,6 +21,7 @@ internal static class TlsExtensions
         services.AddSingleton<UpstreamTls>();
         services.AddSingleton<IPoolHandlerSetup>(sp => sp.GetRequiredService<UpstreamTls>());
         services.AddSingleton<IClusterChangeListener>(sp => sp.GetRequiredService<UpstreamTls>());
+        services.AddSingleton<IClusterMetadataSource>(sp => sp.GetRequiredService<UpstreamTls>());
         services.AddSingleton<IAdminEndpoints, CertificatesAdminEndpoints>();
         services.AddSingleton<IStartupSummaryPart, TlsSummaryPart>();
         return services;

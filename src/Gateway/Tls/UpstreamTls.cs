@@ -1,13 +1,17 @@
-// The Tls block's part in each cluster's pool (through Pooling's IPoolHandlerSetup): a change to the block rebuilds the
-// pool and retires the old one; a change to the files it names is picked up by the cluster's UpstreamTrust watchers.
+// The Tls block's part in each cluster's pool (through Pooling's IPoolHandlerSetup): a change to the block, or to the
+// files it names, rebuilds the pool and retires the old one (its in-flight requests finish on it). A file change is not a
+// config change, so the version of the cluster's files also goes into its Metadata (IClusterMetadataSource): YARP then
+// sees the cluster change and asks the pool factory for its client again.
 using System.Collections.Concurrent;
+using Gateway.Foundation;
 using Gateway.Pooling;
 using Microsoft.Extensions.Options;
+using Yarp.ReverseProxy.Configuration;
 using Yarp.ReverseProxy.Model;
 
 namespace Gateway.Tls;
 
-internal sealed class UpstreamTls : IPoolHandlerSetup, IClusterChangeListener, IDisposable
+internal sealed class UpstreamTls : IPoolHandlerSetup, IClusterChangeListener, IClusterMetadataSource, IDisposable
 {
     private readonly IOptionsMonitor<TlsOptions> _options;
     private readonly TlsMetrics _metrics;
@@ -15,6 +19,7 @@ internal sealed class UpstreamTls : IPoolHandlerSetup, IClusterChangeListener, I
     private readonly ILogger<UpstreamTls> _logger;
     private readonly ConcurrentDictionary<string, UpstreamTrust> _trusts = new(StringComparer.OrdinalIgnoreCase);
     private readonly Lock _lock = new();
+    private long _stamp;
 
     public UpstreamTls(IOptionsMonitor<TlsOptions> options, TlsMetrics metrics, TimeProvider time, ILogger<UpstreamTls> logger)
     {
@@ -27,19 +32,32 @@ internal sealed class UpstreamTls : IPoolHandlerSetup, IClusterChangeListener, I
 
     public IEnumerable<UpstreamTrust> Trusts => _trusts.Values;
 
+    public event Action? Changed;
+
+    public string MetadataKey => "Gateway.Tls.FilesVersion";
+
+    public string? GetValue(ClusterConfig cluster) =>
+        UpstreamTlsOptions.Block.Get(cluster.Metadata).Own is null
+            ? null
+            : (_trusts.TryGetValue(cluster.ClusterId, out var trust) ? trust.FilesVersion : 0).ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>The block and the version of its files (live, so the dry run compares like with like).</summary>
     public object? Settings(string clusterId, IReadOnlyDictionary<string, string>? metadata) =>
-        UpstreamTlsSettings.From(clusterId, UpstreamTlsOptions.Block.Get(metadata).Own);
+        UpstreamTlsSettings.From(clusterId, UpstreamTlsOptions.Block.Get(metadata).Own) is { } tls
+            ? new UpstreamPoolSettings(tls, _trusts.TryGetValue(clusterId, out var trust) && trust.Settings == tls ? trust.FilesVersion : 0)
+            : null;
 
     public void Configure(string clusterId, object settings, SocketsHttpHandler handler)
     {
-        var tls = (UpstreamTlsSettings)settings;
+        var tls = ((UpstreamPoolSettings)settings).Tls;
         UpstreamTrust trust;
         lock (_lock)
         {
             if (!_trusts.TryGetValue(clusterId, out trust!) || trust.Settings != tls)
             {
                 var replaced = trust;
-                trust = new UpstreamTrust(tls, _options.CurrentValue.PollInterval, _metrics, _time, _logger);
+                trust = new UpstreamTrust(
+                    tls, _options.CurrentValue.PollInterval, _metrics, _time, _logger, () => Interlocked.Increment(ref _stamp), () => Changed?.Invoke());
                 _trusts[clusterId] = trust;
 
                 // Its pool's open connections keep the material they were made with; only its watchers stop.

@@ -1,6 +1,6 @@
 // A cluster's TLS material from watched files (its CA bundle, its client certificate) and the checks a new upstream
-// connection makes with it. The pool's callbacks read the last good material on every handshake, so a rotated bundle
-// or client certificate is used from the next connection on, and the connections already open finish as they are.
+// connection makes with it. A rotated file bumps FilesVersion, which rebuilds the cluster's pool (UpstreamTls); the
+// pool's callbacks also read the last good material on every handshake, so no new connection uses the old one.
 using System.Net.Security;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
@@ -13,7 +13,9 @@ internal sealed class UpstreamTrust : IDisposable
     private readonly TlsMetrics _metrics;
     private readonly TimeProvider _time;
 
-    public UpstreamTrust(UpstreamTlsSettings settings, TimeSpan poll, TlsMetrics metrics, TimeProvider time, ILogger logger)
+    private long _filesVersion;
+
+    public UpstreamTrust(UpstreamTlsSettings settings, TimeSpan poll, TlsMetrics metrics, TimeProvider time, ILogger logger, Func<long> stamp, Action filesChanged)
     {
         Settings = settings;
         _metrics = metrics;
@@ -33,7 +35,26 @@ internal sealed class UpstreamTrust : IDisposable
                 owner, "client", [client.Path, client.KeyPath], now => (CertificateFiles.LoadWithKey(client, now, out var error), error),
                 static c => (c.Certificate.Subject, c.Certificate.NotAfter.ToUniversalTime()), poll, metrics, time, logger);
         }
+
+        void OnApplied()
+        {
+            Interlocked.Exchange(ref _filesVersion, stamp());
+            filesChanged();
+        }
+
+        if (Bundle is not null)
+        {
+            Bundle.Applied += OnApplied;
+        }
+
+        if (Client is not null)
+        {
+            Client.Applied += OnApplied;
+        }
     }
+
+    /// <summary>0 until a file changes, then a stamp unique across clusters (so a replaced trust never repeats a value).</summary>
+    public long FilesVersion => Interlocked.Read(ref _filesVersion);
 
     public UpstreamTlsSettings Settings { get; }
 

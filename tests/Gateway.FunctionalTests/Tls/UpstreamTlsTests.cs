@@ -110,7 +110,7 @@ public sealed class UpstreamTlsTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task CaBundleRotation_TakesEffectForNewConnections_WhileAnInFlightRequestFinishesOnItsConnection()
+    public async Task CaBundleRotation_RebuildsThePool_NewRequestsUseTheNewBundle_WhileAnInFlightRequestFinishesOnTheRetiredPool()
     {
         using var oldCa = TestCertificate.CreateAuthority("CN=old-ca");
         using var newCa = TestCertificate.CreateAuthority("CN=new-ca");
@@ -120,7 +120,8 @@ public sealed class UpstreamTlsTests(ITestOutputHelper output)
         await using var upstream = await TlsUpstream.StartAsync(oldServer);
         var config = GatewayConfig.SingleCluster("backend", ("d", upstream.Url))
             .Set("ReverseProxy:Clusters:backend:Tls", new JsonObject { ["CaFile"] = mount.Path("ca.crt") });
-        await using var gateway = await GatewayProcess.StartAsync(config.ToJson(), new Dictionary<string, string> { ["Gateway__Tls__PollInterval"] = "00:00:01" });
+        await using var gateway = await GatewayProcess.StartAsync(
+            config.ToJson(), new Dictionary<string, string> { ["Gateway__Tls__PollInterval"] = "00:00:01", ["Gateway__Admin__Token"] = Token });
         using var proxy = gateway.CreateProxyClient();
         Assert.Equal("tls-upstream", await proxy.GetStringAsync("/"));
 
@@ -133,11 +134,24 @@ public sealed class UpstreamTlsTests(ITestOutputHelper output)
         mount.Swap(new Dictionary<string, string> { ["ca.crt"] = newCa.CertificatePem });
         await gateway.WaitForLogAsync("certificate 'ca': now CN=new-ca", TimeSpan.FromSeconds(30));
 
-        // The in-flight request holds its connection (HTTP/1.1): this one handshakes anew, against the new bundle.
+        // The file change rebuilt the pool: this request goes over a new connection, checked against the new bundle,
+        // while the in-flight one finishes on the retired pool.
+        await gateway.WaitForLogAsync("Cluster 'backend': retiring pool #1", TimeSpan.FromSeconds(30));
         Assert.Equal("tls-upstream", await proxy.GetStringAsync("/"));
 
         upstream.Release.TrySetResult();
         Assert.Equal("slow-start\nslow-end", await slow.Content.ReadAsStringAsync());
+        await gateway.WaitForLogAsync("Cluster 'backend': pool #1 disposed", TimeSpan.FromSeconds(30));
+        Assert.Contains(gateway.OutputLines, l => l.Contains("pool #1 disposed", StringComparison.Ordinal) && l.Contains("0 requests were still in flight", StringComparison.Ordinal));
+
+        // The dry run of the same config after the rotation: the new pool is kept (the file version is not a config change).
+        using (var admin = gateway.CreateManagementClient(Token))
+        using (var content = new StringContent(config.ToJson(), System.Text.Encoding.UTF8, "application/json"))
+        {
+            var preview = JsonNode.Parse(await (await admin.PostAsync("/admin/config/validate", content)).Content.ReadAsStringAsync())!;
+            Assert.Contains("backend", preview["changes"]!["pools"]!["kept"]!.AsArray().Select(p => (string?)p!["cluster"]));
+        }
+
         Assert.Equal(0, await RateLimitTestKit.ScrapeCounterAsync(gateway, "gateway_tls_handshake_failures_total", "side=\"upstream\""));
     }
 
