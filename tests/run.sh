@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh clone: installs the real servers the functional tests start on loopback
-# (redis-server, prometheus/promtool, kubectl, dnsmasq, dig) when they are missing, builds Release, runs every test project.
+# (redis-server, prometheus/promtool, kubectl, dnsmasq, dig, chromium) when they are missing, builds Release, runs every test project.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +11,8 @@ command -v kubectl >/dev/null 2>&1 || missing+=(kubernetes-client)
 # dnsmasq-base is the binary alone (the dnsmasq package would also start a system resolver on port 53); dig checks the DNS fixture.
 { [ -x /usr/sbin/dnsmasq ] || command -v dnsmasq >/dev/null 2>&1; } || missing+=(dnsmasq-base)
 command -v dig >/dev/null 2>&1 || missing+=(bind9-dnsutils)
+# The CORS tests drive a real headless browser.
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "tests/run.sh: installing ${missing[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

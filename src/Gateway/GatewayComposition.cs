@@ -3,7 +3,9 @@
 // the ground floor's seams (Foundation/).
 using Gateway.AccessLog;
 using Gateway.Affinity;
+using Gateway.Authentication;
 using Gateway.CircuitBreaker;
+using Gateway.Cors;
 using Gateway.Demo;
 using Gateway.DestinationDraining;
 using Gateway.Discovery;
@@ -43,6 +45,8 @@ internal static class GatewayComposition
         .AddOpenStreams()
         .AddRateLimiting()
         .AddEdgePolicies()
+        .AddGatewayCors()
+        .AddGatewayAuthentication()
         .AddPassiveHealth()
         .AddRetries()
         .AddCircuitBreaker()

@@ -1,9 +1,10 @@
 // The one place that states the order of both pipelines. Each step comes from its capability's Use* extension.
 using Gateway.AccessLog;
 using Gateway.Affinity;
+using Gateway.Authentication;
 using Gateway.CircuitBreaker;
+using Gateway.Cors;
 using Gateway.DestinationDraining;
-using Gateway.EdgePolicies;
 using Gateway.ErrorResponses;
 using Gateway.Foundation;
 using Gateway.Hardening;
@@ -26,7 +27,8 @@ internal static class GatewayPipeline
         app.UseHardening();          // 400 for what a proxy must not forward; trusted X-Forwarded-* only
         app.UseGracefulShutdown();   // in-flight count; Connection: close / GOAWAY while draining
         app.UseRouting();
-        app.UseEdgePolicies();       // the route's CorsPolicy (needs the endpoint)
+        app.UseGatewayCors();        // the route's CorsPolicy (needs the endpoint); answers preflights, which carry no token
+        app.UseGatewayAuthorization(); // the route's AuthorizationPolicy: 401/403 before a rate-limit permit is spent
         app.UseRateLimiter();        // the route's RateLimiterPolicy (needs the endpoint)
         app.UseRequestTimeouts();    // the route's Timeout (needs the endpoint)
         app.MapManagementEndpoints();

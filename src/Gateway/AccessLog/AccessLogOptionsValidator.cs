@@ -33,7 +33,7 @@ internal sealed class AccessLogOptionsValidator : IValidateOptions<AccessLogOpti
         for (var i = 0; i < options.Headers.Length; i++)
         {
             var header = options.Headers[i];
-            if (!IsToken(header))
+            if (!HttpToken.IsToken(header))
             {
                 errors.Add(ConfigErrors.Invalid($"{path}:Headers:{i}", header, "is not a header name"));
             }
@@ -51,24 +51,5 @@ internal sealed class AccessLogOptionsValidator : IValidateOptions<AccessLogOpti
         }
 
         return ConfigErrors.ToResult(errors);
-    }
-
-    /// <summary>RFC 9110 token: what a field name may be.</summary>
-    private static bool IsToken(string? value)
-    {
-        if (string.IsNullOrEmpty(value))
-        {
-            return false;
-        }
-
-        foreach (var c in value)
-        {
-            if (!char.IsAsciiLetterOrDigit(c) && "!#$%&'*+-.^_`|~".IndexOf(c, StringComparison.Ordinal) < 0)
-            {
-                return false;
-            }
-        }
-
-        return true;
     }
 }

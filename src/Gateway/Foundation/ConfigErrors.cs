@@ -25,6 +25,39 @@ internal static partial class ConfigErrors
             ? Microsoft.Extensions.Options.ValidateOptionsResult.Fail(Invalid(path, value.ToString(), $"must be between {min:c} and {max:c}"))
             : Microsoft.Extensions.Options.ValidateOptionsResult.Success;
 
+    /// <summary>
+    /// The entry names of a dictionary section (policies, schemes), each entry bound alone as
+    /// <typeparamref name="TOptions"/>: the binder skips a dictionary entry it cannot bind instead of failing, so binding
+    /// the whole section would drop a bad entry without a word.
+    /// </summary>
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "Options types keep their public properties (their own registration).")]
+    public static List<string> BindEach<TOptions>(IConfigurationSection section, IConfiguration candidate, ICollection<string> errors)
+    {
+        var names = new List<string>();
+        foreach (var entry in section.GetChildren())
+        {
+            names.Add(entry.Key);
+            try
+            {
+                entry.Get<TOptions>();
+            }
+            catch (InvalidOperationException ex)
+            {
+                errors.Add(FromBinder(ex, candidate, entry.Path));
+            }
+        }
+
+        return names;
+    }
+
+    /// <summary><c>path: 'value' names no {what} under {sectionPath} (known: a, b; names are case-sensitive{note})</c>.</summary>
+    public static string UnknownName(string path, string value, string what, string sectionPath, IEnumerable<string> known, string? note = null)
+    {
+        var sorted = known.Order(StringComparer.Ordinal).ToList();
+        var list = sorted.Count == 0 ? "none defined" : "known: " + string.Join(", ", sorted);
+        return Invalid(path, value, $"names no {what} under {sectionPath} ({list}; names are case-sensitive{note})");
+    }
+
     /// <summary>The options-validation result for a list of key-path messages.</summary>
     public static Microsoft.Extensions.Options.ValidateOptionsResult ToResult(List<string> errors) =>
         errors.Count == 0 ? Microsoft.Extensions.Options.ValidateOptionsResult.Success : Microsoft.Extensions.Options.ValidateOptionsResult.Fail(errors);

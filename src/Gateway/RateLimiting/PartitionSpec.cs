@@ -1,4 +1,6 @@
 // Parses PartitionBy ("ClientIp", "Header:<name>", "Route") once per settings change, not per request.
+using Gateway.Foundation;
+
 namespace Gateway.RateLimiting;
 
 internal enum PartitionKind : byte
@@ -30,7 +32,7 @@ internal readonly record struct PartitionSpec(PartitionKind Kind, string? Header
         if (value is not null && value.StartsWith(HeaderPrefix, StringComparison.OrdinalIgnoreCase))
         {
             var name = value[HeaderPrefix.Length..].Trim();
-            if (name.Length > 0 && IsToken(name))
+            if (name.Length > 0 && HttpToken.IsToken(name))
             {
                 spec = new PartitionSpec(PartitionKind.Header, name);
                 return true;
@@ -38,20 +40,6 @@ internal readonly record struct PartitionSpec(PartitionKind Kind, string? Header
         }
 
         return false;
-    }
-
-    // RFC 9110 token characters: what a header name may contain.
-    private static bool IsToken(string name)
-    {
-        foreach (var c in name)
-        {
-            if (!(char.IsAsciiLetterOrDigit(c) || "!#$%&'*+-.^_`|~".Contains(c, StringComparison.Ordinal)))
-            {
-                return false;
-            }
-        }
-
-        return true;
     }
 }
 

@@ -72,7 +72,7 @@ internal static class SoakRun
             var now = watch.Elapsed;
             if (now >= nextSample)
             {
-                samples.Add(new Sample(now, RssMb(gateway.Pid), OpenFds(gateway.Pid), stats.Ok, stats.Failed));
+                samples.Add(await SampleAsync(probe, mgmtPort, gateway.Pid, now, stats));
                 nextSample += TimeSpan.FromSeconds(10);
             }
 
@@ -116,7 +116,7 @@ internal static class SoakRun
         }
 
         await Task.WhenAll(load);
-        samples.Add(new Sample(watch.Elapsed, RssMb(gateway.Pid), OpenFds(gateway.Pid), stats.Ok, stats.Failed));
+        samples.Add(await SampleAsync(probe, mgmtPort, gateway.Pid, watch.Elapsed, stats));
         var report = Report(minutes, clients, perClientRps, reloads, samples, events, stats);
         Console.WriteLine(report);
         var file = Path.Combine(outDir, $"soak-{DateTime.UtcNow:yyyyMMdd-HHmmss}.md");
@@ -232,17 +232,48 @@ internal static class SoakRun
     private static Proc StartRedis(int port) =>
         Proc.Start("redis-server", ["--port", port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]);
 
-    private static double RssMb(int pid)
+    /// <summary>RSS, FDs and threads from /proc; the managed heap after the last GC and the GC's committed memory from /metrics.</summary>
+    private static async Task<Sample> SampleAsync(HttpClient probe, int mgmtPort, int pid, TimeSpan at, Stats stats)
     {
-        foreach (var line in File.ReadLines($"/proc/{pid}/status"))
+        double heap = double.NaN, committed = double.NaN;
+        try
         {
-            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+            var metrics = await probe.GetStringAsync($"http://127.0.0.1:{mgmtPort}/metrics");
+            heap = SumOf(metrics, "dotnet_gc_last_collection_heap_size_bytes{") / (1024 * 1024);
+            committed = SumOf(metrics, "dotnet_gc_last_collection_memory_committed_size_bytes{") / (1024 * 1024);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+        {
+        }
+
+        return new Sample(at, Status(pid, "VmRSS:") / 1024.0, OpenFds(pid), (int)Status(pid, "Threads:"), heap, committed, Interlocked.Read(ref stats.Ok), stats.Failed);
+    }
+
+    private static double SumOf(string metrics, string prefix)
+    {
+        double sum = 0;
+        foreach (var line in metrics.Split('\n'))
+        {
+            if (line.StartsWith(prefix, StringComparison.Ordinal))
             {
-                return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024.0;
+                sum += double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
             }
         }
 
-        return double.NaN;
+        return sum;
+    }
+
+    private static long Status(int pid, string field)
+    {
+        foreach (var line in File.ReadLines($"/proc/{pid}/status"))
+        {
+            if (line.StartsWith(field, StringComparison.Ordinal))
+            {
+                return long.Parse(line.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
+            }
+        }
+
+        return -1;
     }
 
     private static int OpenFds(int pid) => Directory.GetFiles($"/proc/{pid}/fd").Length;
@@ -283,18 +314,19 @@ internal static class SoakRun
         var maxFds = after.Max(s => s.Fds);
         text.AppendLine(CultureInfo.InvariantCulture, $"- RSS at 2 min {baseline.RssMb:F1} MB, max after {maxRss:F1} MB ({Growth(baseline.RssMb, maxRss)}), at the end {samples[^1].RssMb:F1} MB");
         text.AppendLine(CultureInfo.InvariantCulture, $"- open FDs at 2 min {baseline.Fds}, max after {maxFds} ({Growth(baseline.Fds, maxFds)}), at the end {samples[^1].Fds}");
+        text.AppendLine(CultureInfo.InvariantCulture, $"- managed heap after the last GC at 2 min {baseline.HeapMb:F1} MB, max after {after.Max(s => s.HeapMb):F1} MB, at the end {samples[^1].HeapMb:F1} MB; GC committed at 2 min {baseline.CommittedMb:F1} MB, at the end {samples[^1].CommittedMb:F1} MB; threads at 2 min {baseline.Threads}, max after {after.Max(s => s.Threads)}");
         foreach (var failure in stats.FirstFailures())
         {
             text.AppendLine(CultureInfo.InvariantCulture, $"  - failure: {failure}");
         }
 
         text.AppendLine();
-        text.AppendLine("| t (s) | RSS MB | FDs | ok | failed |");
-        text.AppendLine("| ---: | ---: | ---: | ---: | ---: |");
+        text.AppendLine("| t (s) | RSS MB | FDs | threads | heap MB | GC committed MB | ok | failed |");
+        text.AppendLine("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
         for (var i = 0; i < samples.Count; i += 6)
         {
             var s = samples[i];
-            text.AppendLine(CultureInfo.InvariantCulture, $"| {s.At.TotalSeconds:F0} | {s.RssMb:F1} | {s.Fds} | {s.Ok} | {s.Failed} |");
+            text.AppendLine(CultureInfo.InvariantCulture, $"| {s.At.TotalSeconds:F0} | {s.RssMb:F1} | {s.Fds} | {s.Threads} | {s.HeapMb:F1} | {s.CommittedMb:F1} | {s.Ok} | {s.Failed} |");
         }
 
         text.AppendLine();
@@ -320,7 +352,7 @@ internal static class SoakRun
         return (T)Convert.ChangeType(args[i + 1], typeof(T), CultureInfo.InvariantCulture);
     }
 
-    private sealed record Sample(TimeSpan At, double RssMb, int Fds, long Ok, long Failed);
+    private sealed record Sample(TimeSpan At, double RssMb, int Fds, int Threads, double HeapMb, double CommittedMb, long Ok, long Failed);
 
     private sealed class Stats
     {

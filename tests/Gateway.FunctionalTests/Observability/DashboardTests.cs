@@ -45,7 +45,13 @@ public sealed class DashboardTests(ITestOutputHelper output)
         kubernetes.Upsert(EndpointSliceJson.Slice("inventory-abcde", "inventory", [EndpointSliceJson.Ready(catalog.Address.ToString(), "inventory-0")], [("http", catalog.Port)]));
         var config = WithDiscoveredCluster(WithAffinityAndRateLimits(TwoRoutesAndABrokenCluster(orders, catalog), catalog))
             // A circuit breaker that never opens under this traffic, so its series exist (at 0).
-            .Set("ReverseProxy:Clusters:catalog:CircuitBreaker", JsonNode.Parse("""{ "MaxConcurrentRequests": 1000 }"""));
+            .Set("ReverseProxy:Clusters:catalog:CircuitBreaker", JsonNode.Parse("""{ "MaxConcurrentRequests": 1000 }"""))
+            // A route with an authorization policy, so the gateway_auth_results_total series exist (at 0; no token is
+            // ever sent, so the scheme's metadata is never fetched).
+            .Set("ReverseProxy:Routes:secured", JsonNode.Parse("""{ "ClusterId": "catalog", "Match": { "Path": "/secured/{**rest}" }, "AuthorizationPolicy": "Default" }"""))
+            .Set("Gateway:Authentication:Schemes:idp", JsonNode.Parse("""{ "Authority": "https://127.0.0.1:1", "Audiences": ["api"] }"""))
+            // A route with request buffering on, so the gateway_request_buffering_requests_total series exist (at 0).
+            .Set("ReverseProxy:Routes:buffered", JsonNode.Parse("""{ "ClusterId": "catalog", "Match": { "Path": "/buffered/{**rest}" }, "RequestBuffering": { "Enabled": true } }"""));
         var keyRing = Directory.CreateTempSubdirectory("gateway-dashboard-keys-");
         // An HTTPS listener, so the certificate series (gateway_tls_*) exist.
         using var listenerCertificate = TestCertificate.Create("CN=gateway-dashboard");
@@ -311,7 +317,7 @@ public sealed class DashboardTests(ITestOutputHelper output)
     private static async Task DriveTrafficAsync(GatewayProcess gateway, CancellationToken cancel)
     {
         using var client = gateway.CreateProxyClient(TimeSpan.FromSeconds(10));
-        string[] paths = ["/orders/1", "/orders/2", "/orders/fail", "/catalog/items", "/catalog/items/7", "/broken/x", "/no-such-route", "/limited/x", "/inventory/1", "/split/a", "/split/b"];
+        string[] paths = ["/orders/1", "/orders/2", "/orders/fail", "/catalog/items", "/catalog/items/7", "/broken/x", "/no-such-route", "/limited/x", "/inventory/1", "/split/a", "/split/b", "/secured/x"];
         string? cookie = null;
         while (!cancel.IsCancellationRequested)
         {

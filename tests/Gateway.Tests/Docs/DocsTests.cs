@@ -18,6 +18,8 @@ public sealed partial class DocsTests
         "docs/shutdown-and-drain.md",
         "docs/affinity.md",
         "docs/rate-limiting.md",
+        "docs/authentication.md",
+        "docs/cors.md",
         "docs/resilience.md",
         "docs/observability.md",
         "docs/access-log.md",

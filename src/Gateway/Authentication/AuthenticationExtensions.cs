@@ -1,0 +1,51 @@
+using Gateway.Foundation;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace Gateway.Authentication;
+
+internal static class AuthenticationExtensions
+{
+    /// <summary>
+    /// JWT bearer schemes (<c>Gateway:Authentication</c>) and authorization policies (<c>Gateway:Authorization</c>)
+    /// from config, on ASP.NET Core's JwtBearer handler and authorization middleware, for YARP's route
+    /// <c>AuthorizationPolicy</c>; the route <c>Authentication</c> block (Authorization header, claim headers).
+    /// </summary>
+    public static IServiceCollection AddGatewayAuthentication(this IServiceCollection services)
+    {
+        services.AddGatewayOptions<GatewayAuthenticationOptions, GatewayAuthenticationOptionsValidator>(GatewayAuthenticationOptions.SectionPath);
+        services.AddGatewayOptions<GatewayAuthorizationOptions, GatewayAuthorizationOptionsValidator>(GatewayAuthorizationOptions.SectionPath);
+        services.AddSingleton<IGatewayConfigCheck, AuthenticationReferencesCheck>();
+        services.AddExtensionBlock(RouteAuthenticationOptions.Block);
+
+        // What AddJwtBearer(name) registers, without fixing the scheme names at start (JwtSchemes adds them).
+        services.AddAuthentication();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<JwtBearerOptions>, JwtBearerPostConfigureOptions>());
+        services.AddSingleton<IConfigureOptions<JwtBearerOptions>, JwtBearerOptionsSetup>();
+        services.TryAddTransient<JwtBearerHandler>();
+        services.AddSingleton<JwtSchemes>();
+        services.AddHostedService(sp => sp.GetRequiredService<JwtSchemes>());
+
+        services.AddAuthorization();
+        services.AddSingleton<IAuthorizationPolicyProvider, ConfigAuthorizationPolicyProvider>();
+        services.AddSingleton<IAuthorizationMiddlewareResultHandler, AuthorizationResultHandler>();
+        services.AddSingleton<AuthMetrics>();
+        services.AddSingleton<IStartupSummaryPart, AuthenticationSummaryPart>();
+        services.AddSingleton<IConfigChangePreview, AuthenticationChangePreview>();
+        services.AddSingleton<Yarp.ReverseProxy.Transforms.Builder.ITransformProvider, ClaimHeadersTransformProvider>();
+        return services;
+    }
+
+    /// <summary>
+    /// After routing and CORS (a preflight carries no token): 401/403 before a rate-limit permit is spent. Only
+    /// requests to a route with an <c>AuthorizationPolicy</c> other than <c>Anonymous</c> enter ASP.NET Core's
+    /// middleware, which otherwise costs every request an async state machine and an Items dictionary.
+    /// </summary>
+    public static WebApplication UseGatewayAuthorization(this WebApplication app)
+    {
+        app.UseWhen(static context => context.GetEndpoint()?.Metadata.GetMetadata<IAuthorizeData>() is not null, static branch => branch.UseAuthorization());
+        return app;
+    }
+}

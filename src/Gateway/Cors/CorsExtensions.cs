@@ -1,0 +1,31 @@
+using Gateway.Foundation;
+using Microsoft.AspNetCore.Cors.Infrastructure;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace Gateway.Cors;
+
+internal static class CorsExtensions
+{
+    /// <summary>CORS policies from <c>Gateway:Cors</c> on ASP.NET Core's CORS middleware, for YARP's route <c>CorsPolicy</c>.</summary>
+    public static IServiceCollection AddGatewayCors(this IServiceCollection services)
+    {
+        services.AddGatewayOptions<GatewayCorsOptions, GatewayCorsOptionsValidator>(GatewayCorsOptions.SectionPath);
+        services.AddSingleton<IGatewayConfigCheck, RouteCorsPolicyCheck>();
+        services.AddSingleton<IStartupSummaryPart, CorsSummaryPart>();
+        services.AddCors();
+        services.Replace(ServiceDescriptor.Singleton<ICorsPolicyProvider, ConfigCorsPolicyProvider>());
+        return services;
+    }
+
+    /// <summary>
+    /// After routing (it reads the route's CORS metadata), before authorization: a preflight carries no token and is
+    /// answered here (204) without reaching the upstream, and a 401/403 still carries the CORS headers the page needs to read it.
+    /// </summary>
+    public static WebApplication UseGatewayCors(this WebApplication app)
+    {
+        // Only requests to a route with a CorsPolicy enter the middleware (it would give every other request an Items
+        // dictionary, and leave it alone anyway).
+        app.UseWhen(static context => context.GetEndpoint()?.Metadata.GetMetadata<ICorsMetadata>() is not null, static branch => branch.UseCors());
+        return app;
+    }
+}
