@@ -24,6 +24,7 @@ using Gateway.Retries;
 using Gateway.SharedState;
 using Gateway.Shutdown;
 using Gateway.Streams;
+using Gateway.Tls;
 using Gateway.TrafficSplit;
 
 namespace Gateway;
@@ -54,5 +55,6 @@ internal static class GatewayComposition
         .AddUpstreamErrorResponses()
         .AddTrafficSplit()
         .AddRequestBuffering()
+        .AddTls()
         .AddDemoUpstreams();
 }

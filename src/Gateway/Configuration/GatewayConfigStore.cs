@@ -34,7 +34,7 @@ internal sealed class GatewayConfigStore : IHostedService, IDisposable
     private readonly Lock _reloadLock = new();
     private ConfigFileContent? _lastSeen;
     private ProxySnapshot _applied = new([], []);
-    private ConfigFileWatcher? _watcher;
+    private FileWatcher? _watcher;
     private long _generation;
 
     public GatewayConfigStore(
@@ -295,7 +295,7 @@ internal sealed class GatewayConfigStore : IHostedService, IDisposable
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        _watcher = new ConfigFileWatcher(_file.Path, _options.CurrentValue.PollInterval, _time, CheckForChange);
+        _watcher = new FileWatcher(_file.Path, _options.CurrentValue.PollInterval, _time, CheckForChange);
         return Task.CompletedTask;
     }
 

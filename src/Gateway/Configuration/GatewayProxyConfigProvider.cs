@@ -1,6 +1,7 @@
 // Hands YARP only configurations that passed our validation (keep-last-good lives in GatewayConfigStore), with the
-// destinations that IDestinationSources supply (e.g. discovered pods) added to the clusters they serve. A source's
-// change re-hands YARP the same validated config with the new sets; YARP then updates only the clusters that changed.
+// destinations that IDestinationSources supply (e.g. discovered pods) added to the clusters they serve, and the values
+// IClusterMetadataSources add to their Metadata. A source's change re-hands YARP the same validated config with the new
+// sets or values; YARP then updates only the clusters that changed.
 using Gateway.Foundation;
 using Microsoft.Extensions.Primitives;
 using Yarp.ReverseProxy.Configuration;
@@ -10,14 +11,21 @@ namespace Gateway.Configuration;
 internal sealed class GatewayProxyConfigProvider : IProxyConfigProvider, IDisposable
 {
     private readonly IDestinationSource[] _sources;
+    private readonly IClusterMetadataSource[] _metadata;
     private readonly Lock _publishLock = new();
     private ProxySnapshot _applied = new([], []);
     private volatile Snapshot _current = new([], [], new CancellationTokenSource());
 
-    public GatewayProxyConfigProvider(IEnumerable<IDestinationSource> sources)
+    public GatewayProxyConfigProvider(IEnumerable<IDestinationSource> sources, IEnumerable<IClusterMetadataSource>? metadata = null)
     {
         _sources = sources.ToArray();
+        _metadata = metadata?.ToArray() ?? [];
         foreach (var source in _sources)
+        {
+            source.Changed += Republish;
+        }
+
+        foreach (var source in _metadata)
         {
             source.Changed += Republish;
         }
@@ -51,12 +59,12 @@ internal sealed class GatewayProxyConfigProvider : IProxyConfigProvider, IDispos
     private void Publish()
     {
         var clusters = _applied.Clusters;
-        if (_sources.Length > 0)
+        if (_sources.Length > 0 || _metadata.Length > 0)
         {
             var withSupplied = new List<ClusterConfig>(clusters.Count);
             foreach (var cluster in clusters)
             {
-                withSupplied.Add(AddSupplied(cluster));
+                withSupplied.Add(AddMetadata(AddSupplied(cluster)));
             }
 
             clusters = withSupplied;
@@ -90,9 +98,29 @@ internal sealed class GatewayProxyConfigProvider : IProxyConfigProvider, IDispos
         return destinations is null ? cluster : cluster with { Destinations = destinations };
     }
 
+    private ClusterConfig AddMetadata(ClusterConfig cluster)
+    {
+        Dictionary<string, string>? metadata = null;
+        foreach (var source in _metadata)
+        {
+            if (source.GetValue(cluster) is { } value)
+            {
+                metadata ??= cluster.Metadata is null ? new(StringComparer.OrdinalIgnoreCase) : new(cluster.Metadata, StringComparer.OrdinalIgnoreCase);
+                metadata[source.MetadataKey] = value;
+            }
+        }
+
+        return metadata is null ? cluster : cluster with { Metadata = metadata };
+    }
+
     public void Dispose()
     {
         foreach (var source in _sources)
+        {
+            source.Changed -= Republish;
+        }
+
+        foreach (var source in _metadata)
         {
             source.Changed -= Republish;
         }

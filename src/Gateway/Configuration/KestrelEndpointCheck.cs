@@ -2,8 +2,6 @@
 // certificate file, an https:// URL without a certificate, a bad URL) with a stack trace. This check reads the same
 // keys first, with the rest of the config, so every problem is listed with its key path and the gateway exits 2.
 using System.Security.Authentication;
-using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
 using Gateway.Foundation;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
@@ -97,49 +95,12 @@ internal sealed class KestrelEndpointCheck(TimeProvider time) : IGatewayConfigCh
             return; // A store certificate (Subject/Store) is looked up by Kestrel itself.
         }
 
-        var keyPath = certificate["KeyPath"];
-        var password = certificate["Password"];
-        var pathKey = ConfigurationPath.Combine(certificate.Path, "Path");
-        var keyPathKey = ConfigurationPath.Combine(certificate.Path, "KeyPath");
-        if (!File.Exists(path))
+        // The same loading a rotation uses (Gateway.Tls): key matches, not expired, a certificate in the PEM.
+        using var loaded = CertificateFiles.LoadWithKey(CertificateFileSource.From(certificate)!, time.GetUtcNow().UtcDateTime, out var error)?.Certificate;
+        if (error is not null)
         {
-            errors.Add(ConfigErrors.Invalid(pathKey, path, "does not exist or cannot be read"));
-            return;
+            errors.Add(error);
         }
-
-        if (keyPath is not null && !File.Exists(keyPath))
-        {
-            errors.Add(ConfigErrors.Invalid(keyPathKey, keyPath, "does not exist or cannot be read"));
-            return;
-        }
-
-        try
-        {
-            using var loaded = keyPath is not null
-                ? password is null ? X509Certificate2.CreateFromPemFile(path, keyPath) : X509Certificate2.CreateFromEncryptedPemFile(path, password, keyPath)
-                : IsPem(path) ? X509CertificateLoader.LoadCertificateFromFile(path) : X509CertificateLoader.LoadPkcs12FromFile(path, password);
-            if (keyPath is null && !loaded.HasPrivateKey)
-            {
-                errors.Add($"{pathKey}: '{path}' holds no private key; set {keyPathKey} to the key's PEM file");
-            }
-            else if (loaded.NotAfter.ToUniversalTime() < time.GetUtcNow().UtcDateTime)
-            {
-                errors.Add(ConfigErrors.Invalid(pathKey, path, $"expired on {loaded.NotAfter.ToUniversalTime():yyyy-MM-dd HH:mm:ss}Z"));
-            }
-        }
-        catch (Exception ex) when (ex is CryptographicException or IOException or UnauthorizedAccessException or ArgumentException)
-        {
-            // E.g. a PEM with no certificate in it, or a key that does not belong to the certificate.
-            errors.Add(ConfigErrors.Invalid(pathKey, path, $"cannot be loaded{(keyPath is null ? string.Empty : $" with {keyPathKey} '{keyPath}'")}: {ex.Message}"));
-        }
-    }
-
-    private static bool IsPem(string path)
-    {
-        Span<byte> start = stackalloc byte[64];
-        using var file = File.OpenRead(path);
-        var read = file.Read(start);
-        return start[..read].IndexOf("-----BEGIN"u8) >= 0;
     }
 
     private static void CheckEnum<TEnum>(IConfigurationSection section, string key, ICollection<string> errors)

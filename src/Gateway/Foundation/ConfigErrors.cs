@@ -19,6 +19,12 @@ internal static partial class ConfigErrors
         }
     }
 
+    /// <summary>An interval setting's validation result: <paramref name="value"/> must lie between <paramref name="min"/> and <paramref name="max"/>.</summary>
+    public static Microsoft.Extensions.Options.ValidateOptionsResult Between(string path, TimeSpan value, TimeSpan min, TimeSpan max) =>
+        value < min || value > max
+            ? Microsoft.Extensions.Options.ValidateOptionsResult.Fail(Invalid(path, value.ToString(), $"must be between {min:c} and {max:c}"))
+            : Microsoft.Extensions.Options.ValidateOptionsResult.Success;
+
     /// <summary>
     /// The entry names of a dictionary section (policies, schemes), each entry bound alone as
     /// <typeparamref name="TOptions"/>: the binder skips a dictionary entry it cannot bind instead of failing, so binding

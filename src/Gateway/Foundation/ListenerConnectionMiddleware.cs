@@ -21,7 +21,18 @@ internal static class ListenerConnectionMiddlewareExtensions
         return services;
     }
 
-    private sealed class KestrelEndpointsSetup(IConfiguration configuration, IEnumerable<ListenerConnectionMiddleware> hooks, IServiceProvider services)
+    /// <summary>Registers <typeparamref name="TTls"/> to set up TLS on every endpoint, after its connection middleware.</summary>
+    public static IServiceCollection AddListenerTls<TTls>(this IServiceCollection services)
+        where TTls : class, IListenerTls
+    {
+        services.AddSingleton<TTls>();
+        services.AddSingleton<IListenerTls>(sp => sp.GetRequiredService<TTls>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<KestrelServerOptions>, KestrelEndpointsSetup>());
+        return services;
+    }
+
+    private sealed class KestrelEndpointsSetup(
+        IConfiguration configuration, IEnumerable<ListenerConnectionMiddleware> hooks, IEnumerable<IListenerTls> tls, IServiceProvider services)
         : IConfigureOptions<KestrelServerOptions>
     {
         public void Configure(KestrelServerOptions kestrel)
@@ -39,6 +50,15 @@ internal static class ListenerConnectionMiddlewareExtensions
                 list.Add(hook.Create(services));
             }
 
+            var listenerTls = tls.ToArray();
+            if (listenerTls.Length > 0)
+            {
+                foreach (var endpoint in configuration.GetSection("Kestrel:Endpoints").GetChildren())
+                {
+                    byEndpoint.TryAdd(endpoint.Key, []);
+                }
+            }
+
             foreach (var (name, middleware) in byEndpoint)
             {
                 loader.Endpoint(name, endpoint =>
@@ -46,6 +66,12 @@ internal static class ListenerConnectionMiddlewareExtensions
                     foreach (var use in middleware)
                     {
                         endpoint.ListenOptions.Use(use);
+                    }
+
+                    // Last: connection middleware added after UseHttps would see decrypted bytes.
+                    foreach (var setup in listenerTls)
+                    {
+                        setup.Configure(endpoint);
                     }
                 });
             }

@@ -13,6 +13,9 @@ internal sealed class ClusterInvoker(string clusterId, int generation, PoolSetti
 
     public PoolSettings Settings { get; } = settings;
 
+    /// <summary>What each <see cref="IPoolHandlerSetup"/> built this pool with, in registration order.</summary>
+    public object?[] HandlerSettings { get; init; } = [];
+
     public PoolStats Stats { get; } = stats;
 
     /// <summary>Requests between routing and the end of the response body (tracked by the proxy pipeline).</summary>

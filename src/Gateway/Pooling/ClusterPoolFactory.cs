@@ -13,6 +13,7 @@ internal sealed class ClusterPoolFactory(
     PoolRetirement retirement,
     PoolMetrics metrics,
     IEnumerable<IUpstreamConnectObserver> connectObservers,
+    IEnumerable<IPoolHandlerSetup> handlerSetups,
     ILogger<ForwarderHttpClientFactory> yarpLogger,
     ILogger<ClusterPoolFactory> logger)
     : ForwarderHttpClientFactory(yarpLogger), IForwarderHttpClientFactory
@@ -20,12 +21,20 @@ internal sealed class ClusterPoolFactory(
     // Held so the pool instruments exist as soon as the first pool does.
     private readonly PoolMetrics _metrics = metrics;
     private readonly IUpstreamConnectObserver[] _connectObservers = connectObservers.ToArray();
+    private readonly IPoolHandlerSetup[] _handlerSetups = handlerSetups.ToArray();
 
     HttpMessageInvoker IForwarderHttpClientFactory.CreateClient(ForwarderHttpClientContext context)
     {
         var settings = ResolveSettings(context);
+        var handlerSettings = new object?[_handlerSetups.Length];
+        for (var i = 0; i < _handlerSetups.Length; i++)
+        {
+            handlerSettings[i] = _handlerSetups[i].Settings(context.ClusterId, context.NewMetadata);
+        }
+
         var old = context.OldClient as ClusterInvoker;
-        if (old is not null && !old.IsDisposed && old.Settings == settings && context.OldConfig == context.NewConfig)
+        if (old is not null && !old.IsDisposed && old.Settings == settings && context.OldConfig == context.NewConfig
+            && SameHandlerSettings(old.HandlerSettings, handlerSettings))
         {
             Log.PoolReused(logger, context.ClusterId, old.Generation);
             return old;
@@ -56,6 +65,13 @@ internal sealed class ClusterPoolFactory(
         handler.KeepAlivePingPolicy = HttpKeepAlivePingPolicy.WithActiveRequests;
         handler.ResponseDrainTimeout = settings.ResponseDrainTimeout;
         handler.MaxResponseHeadersLength = settings.MaxResponseHeadersLength;
+        for (var i = 0; i < _handlerSetups.Length; i++)
+        {
+            if (handlerSettings[i] is { } own)
+            {
+                _handlerSetups[i].Configure(context.ClusterId, own, handler);
+            }
+        }
 
         // Counting in the connect callback is exact: one call per TCP connection the upstream accepts.
         handler.ConnectCallback = async (connect, cancellationToken) =>
@@ -89,7 +105,7 @@ internal sealed class ClusterPoolFactory(
             return new CountedConnectionStream(socket, stats, connect.DnsEndPoint.Host, connect.DnsEndPoint.Port);
         };
 
-        var invoker = new ClusterInvoker(context.ClusterId, pools.NextGeneration(), settings, stats, handler);
+        var invoker = new ClusterInvoker(context.ClusterId, pools.NextGeneration(), settings, stats, handler) { HandlerSettings = handlerSettings };
         pools.SetCurrent(invoker);
         Log.PoolCreated(logger, context.ClusterId, invoker.Generation, old is null ? "cluster added" : "pool settings changed");
         if (old is not null)
@@ -98,6 +114,25 @@ internal sealed class ClusterPoolFactory(
         }
 
         return invoker;
+    }
+
+    /// <summary>Whether every <see cref="IPoolHandlerSetup"/>'s settings are equal (by value) to those a pool was built with.</summary>
+    internal static bool SameHandlerSettings(object?[] built, object?[] wanted)
+    {
+        if (built.Length != wanted.Length)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < built.Length; i++)
+        {
+            if (!Equals(built[i], wanted[i]))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private static PoolSettings ResolveSettings(ForwarderHttpClientContext context)

@@ -7,8 +7,10 @@ using Yarp.ReverseProxy.Configuration;
 
 namespace Gateway.Pooling;
 
-internal sealed class PoolChangePreview(ClusterPools pools) : IConfigChangePreview
+internal sealed class PoolChangePreview(ClusterPools pools, IEnumerable<IPoolHandlerSetup> handlerSetups) : IConfigChangePreview
 {
+    private readonly IPoolHandlerSetup[] _handlerSetups = handlerSetups.ToArray();
+
     public void Preview(ConfigChangeContext context, JsonObject changes)
     {
         var kept = new JsonArray();
@@ -31,13 +33,13 @@ internal sealed class PoolChangePreview(ClusterPools pools) : IConfigChangePrevi
 
             var pool = pools.Current(candidate.ClusterId);
             var entry = new JsonObject { ["cluster"] = candidate.ClusterId, ["openConnections"] = pool?.Stats.ConnectionsOpen ?? 0 };
-            if (pool is null || KeepsPool(serving, candidate, pool.Settings))
+            if (pool is null || KeepsPool(serving, candidate, pool))
             {
                 kept.Add(entry);
             }
             else
             {
-                entry["reason"] = "pool settings or HttpClient changed";
+                entry["reason"] = "pool settings, HttpClient or Tls changed";
                 rebuilt.Add(entry);
             }
         }
@@ -50,7 +52,7 @@ internal sealed class PoolChangePreview(ClusterPools pools) : IConfigChangePrevi
         changes["pools"] = new JsonObject { ["kept"] = kept, ["rebuilt"] = rebuilt, ["created"] = created, ["retired"] = retired };
     }
 
-    private static bool KeepsPool(ClusterConfig serving, ClusterConfig candidate, PoolSettings settings)
+    private bool KeepsPool(ClusterConfig serving, ClusterConfig candidate, ClusterInvoker pool)
     {
         if ((serving with { Destinations = null }) == (candidate with { Destinations = null }))
         {
@@ -58,6 +60,13 @@ internal sealed class PoolChangePreview(ClusterPools pools) : IConfigChangePrevi
         }
 
         var block = ConnectionPoolOptions.Block.Get(candidate.Metadata);
-        return PoolSettings.Resolve(block.Own, block.Defaults, candidate.HttpClient) == settings && serving.HttpClient == candidate.HttpClient;
+        var handlerSettings = new object?[_handlerSetups.Length];
+        for (var i = 0; i < _handlerSetups.Length; i++)
+        {
+            handlerSettings[i] = _handlerSetups[i].Settings(candidate.ClusterId, candidate.Metadata);
+        }
+
+        return PoolSettings.Resolve(block.Own, block.Defaults, candidate.HttpClient) == pool.Settings && serving.HttpClient == candidate.HttpClient
+            && ClusterPoolFactory.SameHandlerSettings(pool.HandlerSettings, handlerSettings);
     }
 }

@@ -30,11 +30,12 @@ internal static class Servers
         }
         """;
 
-    public static string ProxyNginx(string dir, int port, int upstreamPort, int workers) => $$"""
+    /// <summary>nginx as a keep-alive reverse proxy; with <paramref name="tls"/> it terminates TLS 1.2/1.3 with those PEM files.</summary>
+    public static string ProxyNginx(string dir, int port, int upstreamPort, int workers, (string Certificate, string Key)? tls = null) => $$"""
         worker_processes {{workers}};
         daemon off;
-        pid {{dir}}/proxy.pid;
-        error_log {{dir}}/proxy-error.log warn;
+        pid {{dir}}/proxy{{(tls is null ? "" : "-https")}}.pid;
+        error_log {{dir}}/proxy{{(tls is null ? "" : "-https")}}-error.log warn;
         events { worker_connections 8192; }
         http {
           access_log off;
@@ -46,7 +47,8 @@ internal static class Servers
             keepalive_requests 100000000;
           }
           server {
-            listen 127.0.0.1:{{port}} backlog=4096;
+            listen 127.0.0.1:{{port}} backlog=4096{{(tls is null ? "" : " ssl")}};
+            {{(tls is { } files ? $"ssl_certificate {files.Certificate}; ssl_certificate_key {files.Key}; ssl_protocols TLSv1.2 TLSv1.3; ssl_session_cache shared:bench:10m;" : "")}}
             location / {
               proxy_pass http://up;
               proxy_http_version 1.1;

@@ -52,6 +52,9 @@ internal sealed class Target(string name, string description, Func<TargetContext
             clientHeaders: [AcceptEncoding]),
         Gateway("gateway-edge", "JWT validation (RS256, JWKS) + named CORS policy + compression on one route (issue 18)", (ctx) => Servers.GatewayEdge(ctx.UpstreamPort), [],
             clientHeaders: ["Authorization: Bearer " + BenchJwt.Token, "Origin: " + Servers.EdgeOrigin, AcceptEncoding]),
+        new("nginx-https", "nginx terminating TLS (the same certificate), upstream keepalive 64, one worker per core", StartNginxHttpsAsync),
+        Gateway("gateway-https", "minimal, the proxy listener terminating TLS (the same certificate, PEM files)", (ctx) => Servers.GatewayMinimal(ctx.UpstreamPort),
+            [], https: true),
         Gateway("gateway-accesslog", "minimal + the access log at 100% sampling, stdout to a file (issue 23)", (ctx) => Servers.GatewayMinimal(ctx.UpstreamPort),
             new() { ["Gateway__AccessLog__Enabled"] = "true", ["Gateway__AccessLog__SampleRate"] = "1" }),
         new("plain-yarp", "AddReverseProxy().LoadFromConfig, runtime defaults", (ctx, t) =>
@@ -80,7 +83,7 @@ internal sealed class Target(string name, string description, Func<TargetContext
     /// <summary>What a browser sends (gzip, deflate, br): the gateway picks Brotli.</summary>
     private const string AcceptEncoding = "Accept-Encoding: gzip, deflate, br";
 
-    private static Target Gateway(string name, string description, Func<TargetContext, string> config, Dictionary<string, string> env, List<string>? clientHeaders = null) =>
+    private static Target Gateway(string name, string description, Func<TargetContext, string> config, Dictionary<string, string> env, List<string>? clientHeaders = null, bool https = false) =>
         new(name, description, async (ctx, t) =>
         {
             // The gateway runs as the image runs it: the Dockerfile's ENV first, then the target's own overrides.
@@ -90,9 +93,16 @@ internal sealed class Target(string name, string description, Func<TargetContext
                 shipped[k] = v;
             }
 
+            if (https)
+            {
+                var (certificate, key) = BenchCertificate.Files(ctx.Work);
+                shipped["Kestrel__Endpoints__Proxy__Certificate__Path"] = certificate;
+                shipped["Kestrel__Endpoints__Proxy__Certificate__KeyPath"] = key;
+            }
+
             var accessLog = env.ContainsKey("Gateway__AccessLog__Enabled");
             var stdoutFile = accessLog ? Path.Combine(ctx.Work, $"{Safe(t.Name)}-{ctx.Placement}.stdout") : null;
-            var r = await StartDotnetAsync(ctx, t, ctx.Options.GatewayDll, ["--config", WriteConfig(ctx, t, config(ctx))], shipped, stdoutFile, clientHeaders ?? []);
+            var r = await StartDotnetAsync(ctx, t, ctx.Options.GatewayDll, ["--config", WriteConfig(ctx, t, config(ctx))], shipped, stdoutFile, clientHeaders ?? [], https ? "https" : "http");
             r.Headers.AddRange(clientHeaders ?? []);
             if (r.NotAvailable is null && clientHeaders is not null)
             {
@@ -236,14 +246,14 @@ internal sealed class Target(string name, string description, Func<TargetContext
         }
     }
 
-    private static async Task<RunningTarget> StartDotnetAsync(TargetContext ctx, Target t, string dll, List<string> args, Dictionary<string, string> extraEnv, string? stdoutFile = null, List<string>? probeHeaders = null)
+    private static async Task<RunningTarget> StartDotnetAsync(TargetContext ctx, Target t, string dll, List<string> args, Dictionary<string, string> extraEnv, string? stdoutFile = null, List<string>? probeHeaders = null, string scheme = "http")
     {
         var port = Proc.FreePort();
         var mgmt = Proc.FreePort();
         var env = new Dictionary<string, string>
         {
             ["ASPNETCORE_ENVIRONMENT"] = "Production",
-            ["Kestrel__Endpoints__Proxy__Url"] = $"http://127.0.0.1:{port}",
+            ["Kestrel__Endpoints__Proxy__Url"] = $"{scheme}://127.0.0.1:{port}",
             ["Kestrel__Endpoints__Management__Url"] = $"http://127.0.0.1:{mgmt}",
             ["Logging__LogLevel__Default"] = "Warning",
             ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1",
@@ -254,7 +264,7 @@ internal sealed class Target(string name, string description, Func<TargetContext
         }
 
         var proc = Proc.Start("dotnet", [dll, .. args], ctx.ProxyCpu, env, stdoutFile);
-        var r = new RunningTarget(t, $"http://127.0.0.1:{port}/", proc) { ManagementUrl = $"http://127.0.0.1:{mgmt}" };
+        var r = new RunningTarget(t, $"{scheme}://127.0.0.1:{port}/", proc) { ManagementUrl = $"http://127.0.0.1:{mgmt}" };
         var why = await Http.WaitOkAsync(r.Url, proc, TimeSpan.FromSeconds(60), probeHeaders ?? []);
         if (why is not null)
         {
@@ -271,6 +281,18 @@ internal sealed class Target(string name, string description, Func<TargetContext
         await File.WriteAllTextAsync(conf, Servers.ProxyNginx(ctx.Work, port, ctx.UpstreamPort, ctx.Cores));
         var proc = Proc.Start("nginx", ["-p", ctx.Work, "-e", Path.Combine(ctx.Work, "proxy-error.log"), "-c", conf], ctx.ProxyCpu);
         var r = new RunningTarget(t, $"http://127.0.0.1:{port}/", proc);
+        r.NotAvailable = await Http.WaitOkAsync(r.Url, proc, TimeSpan.FromSeconds(20)) is { } why ? "n/a: " + why : null;
+        return r;
+    }
+
+    private static async Task<RunningTarget> StartNginxHttpsAsync(TargetContext ctx, Target t)
+    {
+        var port = Proc.FreePort();
+        var (certificate, key) = BenchCertificate.Files(ctx.Work);
+        var conf = Path.Combine(ctx.Work, $"proxy-https-{ctx.Placement}.conf");
+        await File.WriteAllTextAsync(conf, Servers.ProxyNginx(ctx.Work, port, ctx.UpstreamPort, ctx.Cores, (certificate, key)));
+        var proc = Proc.Start("nginx", ["-p", ctx.Work, "-e", Path.Combine(ctx.Work, "proxy-https-error.log"), "-c", conf], ctx.ProxyCpu);
+        var r = new RunningTarget(t, $"https://127.0.0.1:{port}/", proc);
         r.NotAvailable = await Http.WaitOkAsync(r.Url, proc, TimeSpan.FromSeconds(20)) is { } why ? "n/a: " + why : null;
         return r;
     }

@@ -39,6 +39,48 @@ public sealed class TestCertificate : IDisposable
         return new TestCertificate(certificate, created.ExportCertificatePem(), key.ExportPkcs8PrivateKeyPem());
     }
 
+    /// <summary>A CA certificate (self-signed, may sign others with <see cref="Issue"/>).</summary>
+    public static TestCertificate CreateAuthority(string subject = "CN=gateway-test-ca")
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest(subject, key, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(certificateAuthority: true, hasPathLengthConstraint: false, pathLengthConstraint: 0, critical: true));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, critical: true));
+        request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
+        using var created = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddYears(1));
+        var certificate = X509CertificateLoader.LoadPkcs12(created.Export(X509ContentType.Pkcs12), null);
+        return new TestCertificate(certificate, created.ExportCertificatePem(), key.ExportPkcs8PrivateKeyPem());
+    }
+
+    /// <summary>
+    /// A certificate signed by this CA, for <paramref name="dnsNames"/> and 127.0.0.1: a server certificate, or a client one
+    /// with <paramref name="client"/>; valid until <paramref name="notAfter"/> (default a day), whole seconds.
+    /// </summary>
+    public TestCertificate Issue(string subject, IEnumerable<string>? dnsNames = null, bool client = false, DateTimeOffset? notAfter = null)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest(subject, key, HashAlgorithmName.SHA256);
+        var san = new SubjectAlternativeNameBuilder();
+        san.AddIpAddress(IPAddress.Loopback);
+        foreach (var name in dnsNames ?? ["localhost"])
+        {
+            san.AddDnsName(name);
+        }
+
+        request.CertificateExtensions.Add(san.Build());
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, false));
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid(client ? "1.3.6.1.5.5.7.3.2" : "1.3.6.1.5.5.7.3.1")], false));
+        var until = notAfter ?? DateTimeOffset.UtcNow.AddDays(1);
+        until = DateTimeOffset.FromUnixTimeSeconds(until.ToUnixTimeSeconds());
+        var serial = new byte[12];
+        RandomNumberGenerator.Fill(serial);
+        serial[0] &= 0x7F;
+        using var signed = request.Create(Certificate, DateTimeOffset.UtcNow.AddMinutes(-5), until, serial);
+        using var withKey = signed.CopyWithPrivateKey(key);
+        var certificate = X509CertificateLoader.LoadPkcs12(withKey.Export(X509ContentType.Pkcs12), null);
+        return new TestCertificate(certificate, signed.ExportCertificatePem(), key.ExportPkcs8PrivateKeyPem());
+    }
+
     /// <summary>Writes <c>tls.crt</c> and <c>tls.key</c> into <paramref name="directory"/>; returns their paths.</summary>
     public (string CertificatePath, string KeyPath) WritePem(string directory)
     {

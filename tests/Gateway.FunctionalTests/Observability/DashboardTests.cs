@@ -56,10 +56,16 @@ public sealed class DashboardTests(ITestOutputHelper output)
             // A route with request buffering on, so the gateway_request_buffering_requests_total series exist (at 0).
             .Set("ReverseProxy:Routes:buffered", JsonNode.Parse("""{ "ClusterId": "catalog", "Match": { "Path": "/buffered/{**rest}" }, "RequestBuffering": { "Enabled": true } }"""));
         var keyRing = Directory.CreateTempSubdirectory("gateway-dashboard-keys-");
+        // An HTTPS listener, so the certificate series (gateway_tls_*) exist.
+        using var listenerCertificate = TestCertificate.Create("CN=gateway-dashboard");
+        var (certificatePath, keyPath) = listenerCertificate.WritePem(keyRing.FullName);
         try
         {
             await using var gateway = await GatewayProcess.StartAsync(config.ToJson(), new Dictionary<string, string>
             {
+                ["Kestrel__Endpoints__Secure__Url"] = $"https://127.0.0.1:{Ports.GetFree()}",
+                ["Kestrel__Endpoints__Secure__Certificate__Path"] = certificatePath,
+                ["Kestrel__Endpoints__Secure__Certificate__KeyPath"] = keyPath,
                 ["Gateway__Admin__Token"] = AdminToken,
                 ["Gateway__Affinity__KeyRingDirectory"] = keyRing.FullName,
                 ["Gateway__Discovery__Kubernetes__KubeConfig"] = kubernetes.WriteKubeConfig(keyRing.FullName),

@@ -86,6 +86,20 @@ public sealed class RulesTests
         Assert.Contains("SUCCESS", output);
     }
 
+    [Fact]
+    public async Task PromtoolTestRules_CertificateExpiresSoonAlert_FiresForACertificateExpiringIn7Days_NotFor30()
+    {
+        var testFile = await File.ReadAllTextAsync(Path.Combine(RulesDirectory, "gateway-rules.test.yml"));
+        // 604800 s = 7 days after promtool's clock start; 2592000 s = 30 days (quiet: only the 7-day one is expected).
+        Assert.Contains("gateway_tls_certificate_expiry_seconds{job=\"gateway\",instance=\"gw-0\",listener=\"Proxy\",name=\"default\"}'\n        values: '604800x20'", testFile);
+        Assert.Matches(@"alertname: GatewayCertificateExpiresSoon\s+eval_time: 10m\s+exp_alerts:\s+- exp_labels:\s+severity: warning\s+job: gateway\s+instance: gw-0\s+listener: Proxy\s+name: default\s+exp_annotations:", testFile);
+
+        var (exitCode, output) = await PromtoolAsync("test", "rules", "gateway-rules.test.yml");
+
+        Assert.True(exitCode == 0, output);
+        Assert.Contains("SUCCESS", output);
+    }
+
     private static async Task<(int ExitCode, string Output)> PromtoolAsync(params string[] args)
     {
         var info = new ProcessStartInfo(PrometheusServer.Executable("promtool"))

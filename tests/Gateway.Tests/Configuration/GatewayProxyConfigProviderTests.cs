@@ -51,6 +51,43 @@ public sealed class GatewayProxyConfigProviderTests
         Assert.Equal(["pod-a", "pod-c"], after.Clusters[0].Destinations!.Keys.Order());
     }
 
+    [Fact]
+    public void AMetadataSourceChange_RehandsYarpTheConfig_WithTheValueInTheClustersMetadata_AndLeavesOthersAlone()
+    {
+        var metadata = new FakeMetadata();
+        using var provider = new GatewayProxyConfigProvider([], [metadata]);
+        var withBlock = Discovered with { Metadata = new Dictionary<string, string> { ["Gateway.Block.Tls"] = "{}" } };
+        provider.Update(new ProxySnapshot([], [Static, withBlock]));
+        var before = provider.GetConfig();
+        Assert.Same(Static, before.Clusters[0]);
+        Assert.Equal("0", before.Clusters[1].Metadata![FakeMetadata.Key]);
+        Assert.Equal("{}", before.Clusters[1].Metadata!["Gateway.Block.Tls"]);
+
+        metadata.Bump();
+
+        Assert.True(before.ChangeToken.HasChanged, "YARP is told to reload");
+        Assert.Equal("1", provider.GetConfig().Clusters[1].Metadata![FakeMetadata.Key]);
+        Assert.Same(Static, provider.GetConfig().Clusters[0]);
+    }
+
+    private sealed class FakeMetadata : IClusterMetadataSource
+    {
+        public const string Key = "Gateway.Test.Version";
+        private int _version;
+
+        public event Action? Changed;
+
+        public string MetadataKey => Key;
+
+        public string? GetValue(ClusterConfig cluster) => cluster.ClusterId == "orders" ? _version.ToString(System.Globalization.CultureInfo.InvariantCulture) : null;
+
+        public void Bump()
+        {
+            _version++;
+            Changed?.Invoke();
+        }
+    }
+
     private sealed class FakeSource : IDestinationSource
     {
         private readonly Dictionary<string, IReadOnlyDictionary<string, DestinationConfig>> _sets = [];

@@ -1,9 +1,9 @@
-// Watches the config file for content changes, including a Kubernetes ConfigMap `..data` symlink swap.
-// Gap: PhysicalFileProvider watches the symlink itself, which never changes when kubelet swaps `..data`;
-// we watch the directory for any event and also poll, and compare content hashes.
-namespace Gateway.Configuration;
+// Watches a file for content changes (the config file, certificate files), including a Kubernetes ConfigMap or Secret
+// `..data` symlink swap. Gap: PhysicalFileProvider watches the symlink itself, which never changes when kubelet swaps
+// `..data`; we watch the directory for any event and also poll; the caller compares contents.
+namespace Gateway.Foundation;
 
-internal sealed class ConfigFileWatcher : IDisposable
+internal sealed class FileWatcher : IDisposable
 {
     private static readonly TimeSpan SettleDelay = TimeSpan.FromMilliseconds(150);
 
@@ -14,7 +14,7 @@ internal sealed class ConfigFileWatcher : IDisposable
     private readonly ITimer _pollTimer;
     private readonly ITimer _settleTimer;
 
-    public ConfigFileWatcher(string path, TimeSpan pollInterval, TimeProvider time, Action onPossibleChange)
+    public FileWatcher(string path, TimeSpan pollInterval, TimeProvider time, Action onPossibleChange)
     {
         _path = path;
         _fileName = System.IO.Path.GetFileName(path);
@@ -42,8 +42,8 @@ internal sealed class ConfigFileWatcher : IDisposable
 
     public string FilePath => _path;
 
-    // Only the file itself (an editor's rename lands on its name) and ConfigMap's `..data` / `..<timestamp>` entries:
-    // logs or other files written next to the config would otherwise restart the settle timer on every write.
+    // Only the file itself (an editor's rename lands on its name) and ConfigMap's / Secret's `..data` / `..<timestamp>` entries:
+    // logs or other files written next to it would otherwise restart the settle timer on every write.
     // Anything missed here is still caught by the poll.
     private void OnEvent(object sender, FileSystemEventArgs e)
     {
