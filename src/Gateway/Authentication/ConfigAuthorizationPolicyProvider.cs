@@ -88,7 +88,11 @@ internal sealed class ConfigAuthorizationPolicyProvider : IAuthorizationPolicyPr
             : new AuthorizationPolicyBuilder([.. schemes]).RequireAuthenticatedUser().Build());
         var snapshot = new Snapshot(named, defaultPolicy);
         _snapshot = snapshot;
-        Log.PoliciesReloaded(_logger, named.Count);
+        if (named.Count > 0)
+        {
+            Log.PoliciesReloaded(_logger, named.Count); // a gateway without policies stays quiet on every reload
+        }
+
         return snapshot;
     }
 

@@ -37,6 +37,11 @@ internal sealed class JwtBearerOptionsSetup(IOptionsMonitor<GatewayAuthenticatio
         options.RefreshInterval = scheme.RefreshInterval;
         options.AutomaticRefreshInterval = scheme.AutomaticRefreshInterval;
         options.BackchannelTimeout = TimeSpan.FromSeconds(10);
+        for (var i = 0; i < options.TokenHandlers.Count; i++)
+        {
+            // After MapInboundClaims, which JwtBearer passes on to its handlers.
+            options.TokenHandlers[i] = new ValidatedTokenCache(options.TokenHandlers[i], TimeProvider.System);
+        }
 
         var parameters = options.TokenValidationParameters;
         parameters.ValidAudiences = [.. scheme.Audiences];

@@ -26,6 +26,8 @@ internal static class SoakRun
         var perClientRps = ReadOption(args, "--rps-per-client", 40.0);
         var gatewayDll = ReadOption(args, "--gateway", "src/Gateway/bin/Release/net10.0/Gateway.dll");
         var outDir = ReadOption(args, "--out", "benchmark-results");
+        var reloadEvery = TimeSpan.FromSeconds(ReadOption(args, "--reload-seconds", 30.0)); // 0: no reloads
+        var killEvery = TimeSpan.FromSeconds(ReadOption(args, "--kill-seconds", 60.0));     // 0: no destination kills
         Directory.CreateDirectory(outDir);
         var work = Directory.CreateTempSubdirectory("gateway-soak-").FullName;
         var duration = TimeSpan.FromMinutes(minutes);
@@ -59,10 +61,11 @@ internal static class SoakRun
         var load = Enumerable.Range(0, clients).Select(i => LoadAsync(proxyPort, i, perClientRps, stats, stop.Token)).ToArray();
 
         var samples = new List<Sample>();
+        Dictionary<string, long>? mappingsAt2Min = null;
         var events = new List<string>();
         var watch = Stopwatch.StartNew();
-        var nextReload = TimeSpan.FromSeconds(30);
-        var nextKill = TimeSpan.FromSeconds(45);
+        var nextReload = reloadEvery > TimeSpan.Zero ? reloadEvery : TimeSpan.MaxValue;
+        var nextKill = killEvery > TimeSpan.Zero ? TimeSpan.FromSeconds(45) : TimeSpan.MaxValue;
         var redisRestartAt = TimeSpan.FromTicks(duration.Ticks / 2);
         var redisRestarted = false;
         var nextSample = TimeSpan.Zero;
@@ -74,6 +77,10 @@ internal static class SoakRun
             {
                 samples.Add(await SampleAsync(probe, mgmtPort, gateway.Pid, now, stats));
                 nextSample += TimeSpan.FromSeconds(10);
+                if (mappingsAt2Min is null && now >= TimeSpan.FromMinutes(2))
+                {
+                    mappingsAt2Min = RssByMapping(gateway.Pid);
+                }
             }
 
             if (now >= nextReload)
@@ -82,7 +89,7 @@ internal static class SoakRun
                 await File.WriteAllTextAsync(configPath + ".tmp", Config(redisPort, upstreamPorts, reloads));
                 File.Move(configPath + ".tmp", configPath, overwrite: true);
                 events.Add($"{now.TotalSeconds:F0} s: reload #{reloads}{(reloads % 2 == 1 ? " (pool settings changed: new pool, old one retired)" : "")}");
-                nextReload += TimeSpan.FromSeconds(30);
+                nextReload += reloadEvery;
             }
 
             if (now >= nextKill)
@@ -93,7 +100,7 @@ internal static class SoakRun
                 await Task.Delay(TimeSpan.FromSeconds(10));
                 upstreams[i] = await StartUpstreamAsync(upstreamPorts[i], i);
                 events.Add($"{watch.Elapsed.TotalSeconds:F0} s: destination d{i} restarted");
-                nextKill += TimeSpan.FromMinutes(1);
+                nextKill += killEvery;
             }
 
             if (!redisRestarted && now >= redisRestartAt)
@@ -117,7 +124,8 @@ internal static class SoakRun
 
         await Task.WhenAll(load);
         samples.Add(await SampleAsync(probe, mgmtPort, gateway.Pid, watch.Elapsed, stats));
-        var report = Report(minutes, clients, perClientRps, reloads, samples, events, stats);
+        var report = Report(minutes, clients, perClientRps, reloads, samples, events, stats)
+            + MappingGrowth(mappingsAt2Min, RssByMapping(gateway.Pid));
         Console.WriteLine(report);
         var file = Path.Combine(outDir, $"soak-{DateTime.UtcNow:yyyyMMdd-HHmmss}.md");
         await File.WriteAllTextAsync(file, report);
@@ -247,6 +255,44 @@ internal static class SoakRun
         }
 
         return new Sample(at, Status(pid, "VmRSS:") / 1024.0, OpenFds(pid), (int)Status(pid, "Threads:"), heap, committed, Interlocked.Read(ref stats.Ok), stats.Failed);
+    }
+
+    /// <summary>RSS (KB) by what is mapped (a file, [heap], the JIT's doublemapper, or anonymous), from /proc/PID/smaps.</summary>
+    private static Dictionary<string, long> RssByMapping(int pid)
+    {
+        var rss = new Dictionary<string, long>();
+        var current = "";
+        foreach (var line in File.ReadLines($"/proc/{pid}/smaps"))
+        {
+            var parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (parts.Length >= 5 && parts[0].Contains('-', StringComparison.Ordinal) && !parts[0].EndsWith(':'))
+            {
+                current = parts.Length >= 6 ? string.Join(' ', parts[5..]) : "[anonymous]";
+            }
+            else if (parts.Length >= 2 && parts[0] == "Rss:")
+            {
+                rss[current] = rss.GetValueOrDefault(current) + long.Parse(parts[1], CultureInfo.InvariantCulture);
+            }
+        }
+
+        return rss;
+    }
+
+    private static string MappingGrowth(Dictionary<string, long>? before, Dictionary<string, long> after)
+    {
+        if (before is null)
+        {
+            return "";
+        }
+
+        var text = new StringBuilder("\nRSS growth after 2 min by mapping (KB, largest first):\n\n| mapping | at 2 min | at the end | growth |\n| --- | ---: | ---: | ---: |\n");
+        foreach (var (name, end) in after.OrderByDescending(kv => kv.Value - before.GetValueOrDefault(kv.Key)).Take(6))
+        {
+            var start = before.GetValueOrDefault(name);
+            text.Append(CultureInfo.InvariantCulture, $"| {name} | {start} | {end} | {end - start:+0;-0} |\n");
+        }
+
+        return text.ToString();
     }
 
     private static double SumOf(string metrics, string prefix)
