@@ -46,12 +46,18 @@ internal static class SoakRun
         var configPath = Path.Combine(work, "gateway.json");
         var reloads = 0;
         await File.WriteAllTextAsync(configPath, Config(redisPort, upstreamPorts, reloads));
-        using var gateway = Proc.Start("dotnet", [gatewayDll, "--config", configPath], env: new Dictionary<string, string>
+        var gatewayEnv = new Dictionary<string, string>
         {
             ["Kestrel__Endpoints__Proxy__Url"] = $"http://127.0.0.1:{proxyPort}",
             ["Kestrel__Endpoints__Management__Url"] = $"http://127.0.0.1:{mgmtPort}",
             ["DOTNET_gcServer"] = "0",
-        });
+        };
+        foreach (var pair in ReadOption(args, "--gateway-env", "").Split(';', StringSplitOptions.RemoveEmptyEntries))
+        {
+            gatewayEnv[pair[..pair.IndexOf('=')]] = pair[(pair.IndexOf('=') + 1)..]; // e.g. MALLOC_ARENA_MAX=2
+        }
+
+        using var gateway = Proc.Start("dotnet", [gatewayDll, "--config", configPath], env: gatewayEnv);
         using var probe = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
         await WaitForAsync(async () => (await probe.GetAsync($"http://127.0.0.1:{mgmtPort}/healthz/ready")).IsSuccessStatusCode, TimeSpan.FromSeconds(60));
 
@@ -95,11 +101,15 @@ internal static class SoakRun
             if (now >= nextKill)
             {
                 var i = victim++ % Destinations;
-                await KillAsync(upstreams[i]!);
+                if (upstreams[i] is { } running)
+                {
+                    await KillAsync(running);
+                }
+
                 events.Add($"{now.TotalSeconds:F0} s: destination d{i} killed");
                 await Task.Delay(TimeSpan.FromSeconds(10));
-                upstreams[i] = await StartUpstreamAsync(upstreamPorts[i], i);
-                events.Add($"{watch.Elapsed.TotalSeconds:F0} s: destination d{i} restarted");
+                upstreams[i] = await RestartUpstreamAsync(upstreamPorts[i], i);
+                events.Add($"{watch.Elapsed.TotalSeconds:F0} s: destination d{i} {(upstreams[i] is null ? "could not restart (its port was taken meanwhile)" : "restarted")}");
                 nextKill += killEvery;
             }
 
@@ -226,6 +236,24 @@ internal static class SoakRun
         app.Run(context => context.Response.Body.WriteAsync(body, 0, body.Length));
         await app.StartAsync();
         return app;
+    }
+
+    /// <summary>Back on its port; another process on this shared box may have taken the port while it was down.</summary>
+    private static async Task<WebApplication?> RestartUpstreamAsync(int port, int index)
+    {
+        for (var attempt = 0; attempt < 20; attempt++)
+        {
+            try
+            {
+                return await StartUpstreamAsync(port, index);
+            }
+            catch (IOException)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(500));
+            }
+        }
+
+        return null;
     }
 
     /// <summary>Stops listening and drops its connections at once, like a killed pod.</summary>
