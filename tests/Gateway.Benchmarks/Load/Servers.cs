@@ -124,7 +124,7 @@ internal static class Servers
     /// (ARCHITECTURE.md), as the auth branch defines them; a build without them refuses this config and the target
     /// reports n/a.
     /// </summary>
-    public static string GatewayEdge(int upstreamPort) => $$"""
+    public static string GatewayEdge(int upstreamPort, bool cors = true, bool compression = true) => $$"""
         {
           "Gateway": {
             "Authentication": {
@@ -140,11 +140,11 @@ internal static class Servers
             },
             "Authorization": { "Policies": { "bench": { "Schemes": [ "bench" ], "RequireAuthenticatedUser": true } } },
             "Cors": { "Policies": { "bench": { "AllowedOrigins": [ "{{EdgeOrigin}}" ], "AllowedMethods": [ "GET" ] } } },
-            "Compression": { "Enabled": true, "MinimumBytes": 0 }
+            "Compression": { "Enabled": {{(compression ? "true" : "false")}}, "MinimumBytes": 0 }
           },
           "ReverseProxy": {
             "Routes": {
-              "bench": { "ClusterId": "bench", "AuthorizationPolicy": "bench", "CorsPolicy": "bench", "Match": { "Path": "{**catch-all}" } }
+              "bench": { "ClusterId": "bench", "AuthorizationPolicy": "bench", {{(cors ? "\"CorsPolicy\": \"bench\"," : "")}} "Match": { "Path": "{**catch-all}" } }
             },
             "Clusters": { "bench": { "Destinations": { "d1": { "Address": "http://127.0.0.1:{{upstreamPort}}/" } } } }
           }
