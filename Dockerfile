@@ -35,10 +35,14 @@ COPY config/gateway.json config/gateway.json
 #   the thread pool; a proxy does two sockets' worth of I/O per request, so the hop is a large share of its work. The
 #   benchmark measured +10% req/s pinned and +25% unpinned, 10-18% less CPU per request. Safe because nothing on the
 #   request path blocks (Redis calls are async with timeouts; Data Protection refreshes its key ring in the background).
+# - MALLOC_ARENA_MAX=2: glibc keeps at most two malloc arenas instead of up to 8 per core; in the soak (reloads,
+#   destination kills, a Redis restart) RSS grew +13.8 % in 8 minutes with glibc's default and +6.5 % with this, while
+#   the managed heap stayed flat in both: the growth was native memory spread over per-thread arenas.
 ENV ASPNETCORE_HTTP_PORTS= \
     DOTNET_RUNNING_IN_CONTAINER=true \
     DOTNET_TC_CallCountingDelayMs=0 \
-    DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1
+    DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 \
+    MALLOC_ARENA_MAX=2
 EXPOSE 8080 8081
 # The base image's non-root `app` user (UID 1654), numeric so Kubernetes can check runAsNonRoot.
 USER 1654

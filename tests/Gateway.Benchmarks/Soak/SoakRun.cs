@@ -46,11 +46,11 @@ internal static class SoakRun
         var configPath = Path.Combine(work, "gateway.json");
         var reloads = 0;
         await File.WriteAllTextAsync(configPath, Config(redisPort, upstreamPorts, reloads));
-        var gatewayEnv = new Dictionary<string, string>
+        // The gateway runs as the image runs it: the Dockerfile's ENV, then the listeners, then --gateway-env overrides.
+        var gatewayEnv = new Dictionary<string, string>(global::Gateway.TestSupport.Dockerfile.Load().FinalEnvironment())
         {
             ["Kestrel__Endpoints__Proxy__Url"] = $"http://127.0.0.1:{proxyPort}",
             ["Kestrel__Endpoints__Management__Url"] = $"http://127.0.0.1:{mgmtPort}",
-            ["DOTNET_gcServer"] = "0",
         };
         foreach (var pair in ReadOption(args, "--gateway-env", "").Split(';', StringSplitOptions.RemoveEmptyEntries))
         {
@@ -61,6 +61,7 @@ internal static class SoakRun
         using var probe = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
         await WaitForAsync(async () => (await probe.GetAsync($"http://127.0.0.1:{mgmtPort}/healthz/ready")).IsSuccessStatusCode, TimeSpan.FromSeconds(60));
 
+        Console.WriteLine($"soak: gateway env {string.Join(' ', gatewayEnv.Where(e => !e.Key.StartsWith("Kestrel", StringComparison.Ordinal)).Select(e => $"{e.Key}={e.Value}"))}");
         Console.WriteLine($"soak: {minutes} min, {clients} clients x {perClientRps} req/s, gateway pid {gateway.Pid}, redis :{redisPort}, upstreams {string.Join(",", upstreamPorts)}");
         var stats = new Stats();
         using var stop = new CancellationTokenSource(duration);
