@@ -289,6 +289,7 @@ internal sealed class HarnessOptions
         "ActivityPropagation=0:DOTNET_SYSTEM_NET_HTTP_ENABLEACTIVITYPROPAGATION=0",
         "GCgen0size=64MB:DOTNET_GCgen0size=0x4000000",
         "TC_CallCountingDelayMs=100 (runtime default):DOTNET_TC_CallCountingDelayMs=100",
+        "MALLOC_ARENA_MAX=16 (glibc's limit on 2 cores):MALLOC_ARENA_MAX=16",
         "metrics-off:Gateway__Telemetry__Metrics=false",
     ];
 
