@@ -33,6 +33,12 @@ internal readonly record struct ClosedStreams(int WebSockets, int EventStreams, 
 
 internal sealed class OpenStreams
 {
+    /// <summary>
+    /// Time for a closed stream's two ends to see the close before its request is aborted (drain and pool retirement);
+    /// well inside the 1 s a drain may overrun its deadline by.
+    /// </summary>
+    public static readonly TimeSpan CloseGrace = TimeSpan.FromMilliseconds(500);
+
     private readonly Lock _lock = new();
     private readonly HashSet<IOpenStream> _open = [];
 

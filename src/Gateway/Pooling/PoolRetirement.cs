@@ -17,9 +17,6 @@ internal sealed class PoolRetirement(
     private static readonly TimeSpan SettleDelay = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(50);
 
-    // Time for a closed stream's two ends to see the close before the pool is disposed under it.
-    private static readonly TimeSpan StreamCloseGrace = TimeSpan.FromMilliseconds(500);
-
     private readonly List<Task> _pending = [];
     private readonly Lock _lock = new();
 
@@ -74,7 +71,7 @@ internal sealed class PoolRetirement(
         if (invoker.InFlight > 0 && !cancellationToken.IsCancellationRequested)
         {
             // A WebSocket or event stream outlives any grace period: end it as its protocol expects, not by a reset.
-            var closed = await streams.CloseAsync(StreamCloseGrace, time, invoker, cancellationToken);
+            var closed = await streams.CloseAsync(OpenStreams.CloseGrace, time, invoker, cancellationToken);
             if (closed != default)
             {
                 Log.PoolStreamsClosed(logger, invoker.ClusterId, invoker.Generation, closed.WebSockets, closed.EventStreams, closed.Aborted);

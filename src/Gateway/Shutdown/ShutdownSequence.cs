@@ -23,9 +23,6 @@ internal sealed class ShutdownSequence(
     TimeProvider time,
     ILogger<ShutdownSequence> logger) : IHostedLifecycleService, IDisposable
 {
-    // Time for a closed stream's two ends to see the close before its request is aborted; well inside the 1 s that
-    // the drain may overrun its deadline by.
-    internal static readonly TimeSpan StreamCloseGrace = TimeSpan.FromMilliseconds(500);
     private static readonly TimeSpan StreamPollInterval = TimeSpan.FromMilliseconds(50);
 
     private readonly CancellationTokenSource _hurry = new();
@@ -91,7 +88,7 @@ internal sealed class ShutdownSequence(
             {
                 // WebSockets and event streams never end by themselves: waiting longer for them only delays the exit.
                 var inFlight = state.InFlight;
-                var closed = await streams.CloseAsync(StreamCloseGrace, time, cancellationToken: hurry.Token);
+                var closed = await streams.CloseAsync(OpenStreams.CloseGrace, time, cancellationToken: hurry.Token);
                 metrics.StreamsClosed(closed);
 
                 // A stream's request leaves the in-flight count a moment after its stream ends: not one to count as cut.
