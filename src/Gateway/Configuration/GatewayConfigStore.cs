@@ -15,6 +15,9 @@ internal sealed record ConfigPreview(IReadOnlyList<string> Errors, IReadOnlyList
 
 internal sealed class GatewayConfigStore : IHostedService, IDisposable
 {
+    /// <summary>How long unparsable or unreadable content must stay unchanged before it counts as a rejected reload.</summary>
+    internal static readonly TimeSpan UnsettledWindow = TimeSpan.FromMilliseconds(500);
+
     private readonly GatewayConfigFileState _file;
     private readonly IConfigurationRoot _root;
     private readonly IConfigValidator _yarpValidator;
@@ -33,6 +36,10 @@ internal sealed class GatewayConfigStore : IHostedService, IDisposable
     private readonly ILogger<GatewayConfigStore> _logger;
     private readonly Lock _reloadLock = new();
     private ConfigFileContent? _lastSeen;
+    private ConfigFileContent? _unsettled;
+    private long _unsettledSince;
+    private ITimer? _recheck;
+    private bool _stopped;
     private ProxySnapshot _applied = new([], []);
     private FileWatcher? _watcher;
     private long _generation;
@@ -120,6 +127,12 @@ internal sealed class GatewayConfigStore : IHostedService, IDisposable
                     return;
                 }
 
+                if (content.Data is null && !HasSettled(content))
+                {
+                    return;
+                }
+
+                _unsettled = null;
                 _lastSeen = content;
                 var (snapshot, errors, unknown) = Validate(content);
                 LogUnknownKeys(unknown);
@@ -144,6 +157,42 @@ internal sealed class GatewayConfigStore : IHostedService, IDisposable
             _metrics.ConfigReload(success: false);
             Log.ConfigReloadFailed(_logger, _file.Path, ex);
         }
+    }
+
+    /// <summary>
+    /// A file written in place (truncate, then write; `cat >`, File.WriteAllText) can be read empty or half-written by a
+    /// poll that lands between the two. Unparsable content is rejected only once it has stayed the same for
+    /// <see cref="UnsettledWindow"/>; until then we re-read it, so a half-written file is never reported.
+    /// </summary>
+    private bool HasSettled(ConfigFileContent content)
+    {
+        if (!content.SameContentAs(_unsettled))
+        {
+            _unsettled = content;
+            _unsettledSince = _time.GetTimestamp();
+            ScheduleRecheck(UnsettledWindow);
+            return false;
+        }
+
+        var waited = _time.GetElapsedTime(_unsettledSince);
+        if (waited < UnsettledWindow)
+        {
+            ScheduleRecheck(UnsettledWindow - waited);
+            return false;
+        }
+
+        return true;
+    }
+
+    private void ScheduleRecheck(TimeSpan delay)
+    {
+        if (_stopped)
+        {
+            return;
+        }
+
+        _recheck ??= _time.CreateTimer(_ => CheckForChange(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        _recheck.Change(delay, Timeout.InfiniteTimeSpan);
     }
 
     /// <summary>
@@ -303,8 +352,23 @@ internal sealed class GatewayConfigStore : IHostedService, IDisposable
     {
         _watcher?.Dispose();
         _watcher = null;
+        StopRecheck();
         return Task.CompletedTask;
     }
 
-    public void Dispose() => _watcher?.Dispose();
+    public void Dispose()
+    {
+        _watcher?.Dispose();
+        StopRecheck();
+    }
+
+    private void StopRecheck()
+    {
+        lock (_reloadLock)
+        {
+            _stopped = true;
+            _recheck?.Dispose();
+            _recheck = null;
+        }
+    }
 }

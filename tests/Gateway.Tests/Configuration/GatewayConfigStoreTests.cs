@@ -80,12 +80,15 @@ public sealed class GatewayConfigStoreTests(ITestOutputHelper output)
     [MemberData(nameof(BadContents))]
     public async Task RejectedReload_LastGoodConfigKeepsServing_AndTheGenerationStays(string description, string content)
     {
-        await using var gateway = TestGateway.Start(TestGateway.Config("good").Set("Gateway:Configuration:PollInterval", "00:00:05"));
+        var time = new ManualTime();
+        await using var gateway = TestGateway.Start(TestGateway.Config("good").Set("Gateway:Configuration:PollInterval", "00:00:05"), time);
         using var reloads = Reloads(gateway);
         var yarp = gateway.Get<IProxyConfigProvider>();
         var serving = yarp.GetConfig();
 
         gateway.WriteConfig(content);
+        gateway.Store.CheckForChange();
+        time.Advance(GatewayConfigStore.UnsettledWindow); // unparsable content must stay so for the window (below)
         gateway.Store.CheckForChange();
 
         Assert.True(gateway.Store.Generation == 1, description);
@@ -107,6 +110,40 @@ public sealed class GatewayConfigStoreTests(ITestOutputHelper output)
         Assert.Equal(2, gateway.Store.Generation);
         Assert.Equal(["fixed"], yarp.GetConfig().Routes.Select(r => r.RouteId));
         Assert.Equal(1, reloads["success"]);
+    }
+
+    /// <summary>
+    /// A file written in place (truncate, then write) read between the two steps is empty or cut short. That read is
+    /// never reported; the content must stay unparsable for the window to count as a rejected reload.
+    /// </summary>
+    [Theory]
+    [InlineData("")]
+    [InlineData("{\"ReverseProxy\":{\"Rou")]
+    public async Task AFileReadMidWrite_IsNotRejected_WhenTheRestArrivesWithinTheWindow(string partial)
+    {
+        var time = new ManualTime();
+        await using var gateway = TestGateway.Start(TestGateway.Config("good"), time);
+        using var reloads = Reloads(gateway);
+
+        File.WriteAllText(gateway.ConfigPath, partial);
+        gateway.Store.CheckForChange();
+        time.Advance(GatewayConfigStore.UnsettledWindow / 2);
+        gateway.Store.CheckForChange();
+        Assert.Equal(0, reloads.Total);
+
+        File.WriteAllText(gateway.ConfigPath, TestGateway.Config("whole").ToJsonString());
+        gateway.Store.CheckForChange();
+
+        Assert.Equal(1, reloads["success"]);
+        Assert.Equal(0, reloads["rejected"]);
+        Assert.Equal(["whole"], gateway.Get<IProxyConfigProvider>().GetConfig().Routes.Select(r => r.RouteId));
+
+        // Cut short and left so: rejected once the window has passed, by the re-read the store schedules itself.
+        File.WriteAllText(gateway.ConfigPath, partial);
+        gateway.Store.CheckForChange();
+        time.Advance(GatewayConfigStore.UnsettledWindow);
+        await Wait.UntilAsync(() => reloads["rejected"] == 1, TimeSpan.FromSeconds(10), "the scheduled re-read to reject it");
+        Assert.Equal(2, gateway.Store.Generation);
     }
 
     [Fact]
@@ -141,7 +178,8 @@ public sealed class GatewayConfigStoreTests(ITestOutputHelper output)
     [InlineData("a directory in its place")]
     public async Task UnreadableFile_IsRejected_AndTheLastGoodConfigKeepsServing(string how)
     {
-        await using var gateway = TestGateway.Start(TestGateway.Config("good"));
+        var time = new ManualTime();
+        await using var gateway = TestGateway.Start(TestGateway.Config("good"), time);
         using var reloads = Reloads(gateway);
         var yarp = gateway.Get<IProxyConfigProvider>();
         var serving = yarp.GetConfig();
@@ -152,6 +190,9 @@ public sealed class GatewayConfigStoreTests(ITestOutputHelper output)
             Directory.CreateDirectory(gateway.ConfigPath);
         }
 
+        gateway.Store.CheckForChange();
+        Assert.Equal(0, reloads.Total); // could be a `rm; cp` in progress
+        time.Advance(GatewayConfigStore.UnsettledWindow);
         gateway.Store.CheckForChange();
 
         Assert.Equal(1, gateway.Store.Generation);
