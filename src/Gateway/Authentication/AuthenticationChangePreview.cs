@@ -17,22 +17,22 @@ internal sealed class AuthenticationChangePreview : IConfigChangePreview
         {
             if (!current.Remove(name, out var serving))
             {
-                added.Add(name);
+                added.Add((JsonNode?)name);
             }
             else if (string.Equals(JwtSchemes.Fingerprint(serving), JwtSchemes.Fingerprint(scheme), StringComparison.Ordinal))
             {
-                kept.Add(name);
+                kept.Add((JsonNode?)name);
             }
             else
             {
-                refetched.Add(name);
+                refetched.Add((JsonNode?)name);
             }
         }
 
         var removed = new JsonArray();
         foreach (var name in current.Keys)
         {
-            removed.Add(name);
+            removed.Add((JsonNode?)name);
         }
 
         changes["authenticationSchemes"] = new JsonObject { ["kept"] = kept, ["refetched"] = refetched, ["added"] = added, ["removed"] = removed };

@@ -14,13 +14,13 @@ internal sealed class AuthenticationSummaryPart(
         var schemeList = new JsonArray();
         foreach (var (name, scheme) in schemes.CurrentValue.Schemes)
         {
-            schemeList.Add($"{name} ({scheme.JwksUri ?? scheme.MetadataAddress ?? scheme.Authority})");
+            schemeList.Add((JsonNode?)$"{name} ({scheme.JwksUri ?? scheme.MetadataAddress ?? scheme.Authority})");
         }
 
         var policyList = new JsonArray();
         foreach (var name in policies.CurrentValue.Policies.Keys)
         {
-            policyList.Add(name);
+            policyList.Add((JsonNode?)name);
         }
 
         summary["authenticationSchemes"] = schemeList;

@@ -8,8 +8,10 @@ namespace Gateway.CircuitBreaker;
 /// every cluster; <c>ReverseProxy:Clusters:&lt;id&gt;:CircuitBreaker</c> overrides any of them for one cluster. Off
 /// unless <see cref="MaxConcurrentRequests"/> is set. Limits are per replica.
 /// </summary>
-internal sealed class CircuitBreakerOptions
+internal sealed class CircuitBreakerOptions : IConfigBindable<CircuitBreakerOptions>
 {
+    public static CircuitBreakerOptions Read(IConfiguration section) => section.Get<CircuitBreakerOptions>() ?? new();
+
     public const string DefaultsSectionPath = "Gateway:CircuitBreaker";
     public const string ClusterBlockName = "CircuitBreaker";
 
@@ -18,18 +20,18 @@ internal sealed class CircuitBreakerOptions
         ExtensionScope.Cluster, ClusterBlockName, DefaultsSectionPath, static (options, block, errors) => CircuitBreakerValidation.Validate(options, block.Path, errors));
 
     /// <summary>Apply the limits (built-in: true). Set false to turn the breaker off for a cluster that the defaults limit.</summary>
-    public bool? Enabled { get; init; }
+    public bool? Enabled { get; set; }
 
     /// <summary>
     /// Requests forwarded to the cluster at once, from the moment one is admitted to the end of its response body (retries
     /// of a request included in its one place; an upgraded WebSocket holds its place while it is open). Unset: no limit.
     /// </summary>
-    public int? MaxConcurrentRequests { get; init; }
+    public int? MaxConcurrentRequests { get; set; }
 
     /// <summary>
     /// Requests that may wait, oldest first, for a place when <see cref="MaxConcurrentRequests"/> are in flight (built-in: 0:
     /// none wait). Beyond both, a request is answered 503 at once. A waiting request waits until a place frees, its client
     /// leaves, or its route's Timeout fires (then 503 too).
     /// </summary>
-    public int? MaxPendingRequests { get; init; }
+    public int? MaxPendingRequests { get; set; }
 }

@@ -28,7 +28,7 @@ internal sealed class ConfigAdminEndpoints : IAdminEndpoints
         {
             if (body.Length + read > MaxCandidateBytes)
             {
-                return Results.Json(new { error = "candidate_too_large", limitBytes = MaxCandidateBytes }, statusCode: StatusCodes.Status413PayloadTooLarge);
+                return Results.Text(new JsonObject { ["error"] = "candidate_too_large", ["limitBytes"] = MaxCandidateBytes }.ToJsonString(), "application/json", statusCode: StatusCodes.Status413PayloadTooLarge);
             }
 
             body.Write(buffer, 0, read);

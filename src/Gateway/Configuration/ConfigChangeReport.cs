@@ -40,7 +40,7 @@ internal static class ConfigChangeReport
         {
             if (!current.Contains(id, StringComparer.OrdinalIgnoreCase))
             {
-                added.Add(id);
+                added.Add((JsonNode?)id);
                 continue;
             }
 
@@ -56,7 +56,7 @@ internal static class ConfigChangeReport
         {
             if (!candidate.Contains(id, StringComparer.OrdinalIgnoreCase))
             {
-                removed.Add(id);
+                removed.Add((JsonNode?)id);
             }
         }
 
@@ -102,11 +102,11 @@ internal static class ConfigChangeReport
                 continue;
             }
 
-            changed.Add(key);
+            changed.Add((JsonNode?)key);
             var section = sections.FirstOrDefault(s => key.StartsWith(s.Path + ":", StringComparison.OrdinalIgnoreCase));
             if (section is not null)
             {
-                restart.Add(new JsonObject { ["key"] = key, ["why"] = section.Why });
+                restart.Add((JsonNode?)new JsonObject { ["key"] = key, ["why"] = section.Why });
             }
         }
 

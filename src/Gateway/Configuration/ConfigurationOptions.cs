@@ -3,15 +3,17 @@ using Gateway.Foundation;
 namespace Gateway.Configuration;
 
 /// <summary>How the config file is watched. Bound from <c>Gateway:Configuration</c>.</summary>
-internal sealed class ConfigurationOptions
+internal sealed class ConfigurationOptions : IConfigBindable<ConfigurationOptions>
 {
+    public static ConfigurationOptions Read(IConfiguration section) => section.Get<ConfigurationOptions>() ?? new();
+
     public const string SectionPath = "Gateway:Configuration";
 
     /// <summary>How often the file is re-read even without a file-system event (ConfigMap swaps, network mounts). Default 2 s.</summary>
-    public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(2);
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>Unknown keys under <c>Gateway</c> and in YARP's blocks refuse the config instead of being logged as warnings.</summary>
-    public bool Strict { get; init; }
+    public bool Strict { get; set; }
 }
 
 internal sealed class ConfigurationOptionsValidator : Microsoft.Extensions.Options.IValidateOptions<ConfigurationOptions>

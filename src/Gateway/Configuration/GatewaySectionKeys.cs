@@ -11,17 +11,17 @@ internal static class GatewaySectionKeys
     public static void Collect(IConfiguration candidate, IReadOnlyList<OptionsSection> sections, IReadOnlyList<ExtensionBlock> blocks, ICollection<UnknownKey> unknown)
     {
         var topLevel = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
-        var byPath = new Dictionary<string, List<Type>>(StringComparer.OrdinalIgnoreCase);
+        var byPath = new Dictionary<string, List<OptionsSection>>(StringComparer.OrdinalIgnoreCase);
         foreach (var section in sections)
         {
-            Add(section.Path, section.OptionsType);
+            Add(section);
         }
 
         foreach (var block in blocks)
         {
             if (block.DefaultsSectionPath is { } path)
             {
-                Add(path, block.OptionsType);
+                Add(new OptionsSection(path, block.OptionsType));
             }
         }
 
@@ -34,7 +34,7 @@ internal static class GatewaySectionKeys
             foreach (var type in types)
             {
                 var found = new List<UnknownKey>();
-                UnknownKeys.CollectForType(candidate.GetSection(path), type, found);
+                UnknownKeys.CollectForType(candidate.GetSection(path), type.OptionsType, found);
                 common = common is null ? found : common.FindAll(k => found.Exists(f => f.Path == k.Path));
             }
 
@@ -44,23 +44,23 @@ internal static class GatewaySectionKeys
             }
         }
 
-        void Add(string path, Type type)
+        void Add(OptionsSection section)
         {
-            var segments = path.Split(':');
+            var segments = section.Path.Split(':');
             if (segments.Length < 2 || !string.Equals(segments[0], Root, StringComparison.OrdinalIgnoreCase))
             {
                 return;
             }
 
             topLevel.Add(segments[1]);
-            if (!byPath.TryGetValue(path, out var types))
+            if (!byPath.TryGetValue(section.Path, out var types))
             {
-                byPath[path] = types = [];
+                byPath[section.Path] = types = [];
             }
 
-            if (!types.Contains(type))
+            if (!types.Exists(t => t.OptionsType == section.OptionsType))
             {
-                types.Add(type);
+                types.Add(section);
             }
         }
     }

@@ -12,7 +12,7 @@ internal sealed class CorsSummaryPart(IOptionsMonitor<GatewayCorsOptions> option
         var names = new JsonArray();
         foreach (var name in options.CurrentValue.Policies.Keys)
         {
-            names.Add(name);
+            names.Add((JsonNode?)name);
         }
 
         summary["corsPolicies"] = names;

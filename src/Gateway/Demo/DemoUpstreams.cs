@@ -24,14 +24,16 @@ internal sealed partial class DemoUpstreams(IOptions<DemoOptions> options, IHost
             builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["urls"] = settings.Urls[i] });
             builder.Logging.ClearProviders();
             var app = builder.Build();
-            app.Map("/{**path}", (HttpContext context) => Results.Json(new
-            {
-                servedBy = name,
-                method = context.Request.Method,
-                path = context.Request.Path.Value,
-                forwardedFor = context.Request.Headers["X-Forwarded-For"].ToString(),
-                message = $"Hello from {name}, behind the gateway. Edit config/gateway.json to route to your own services.",
-            }));
+            app.Map("/{**path}", (HttpContext context) => Results.Text(
+                new System.Text.Json.Nodes.JsonObject
+                {
+                    ["servedBy"] = name,
+                    ["method"] = context.Request.Method,
+                    ["path"] = context.Request.Path.Value,
+                    ["forwardedFor"] = context.Request.Headers["X-Forwarded-For"].ToString(),
+                    ["message"] = $"Hello from {name}, behind the gateway. Edit config/gateway.json to route to your own services.",
+                }.ToJsonString(),
+                "application/json"));
             await app.StartAsync(cancellationToken);
             _apps.Add(app);
             LogStarted(logger, name, settings.Urls[i]);

@@ -7,12 +7,14 @@ namespace Gateway.DestinationDraining;
 /// Destination drain settings. Bound from <c>Gateway:Affinity</c> (drain keeps affinity sessions, and the key has
 /// always lived there). Read at start only.
 /// </summary>
-internal sealed class DrainOptions
+internal sealed class DrainOptions : IConfigBindable<DrainOptions>
 {
+    public static DrainOptions Read(IConfiguration section) => section.Get<DrainOptions>() ?? new();
+
     public const string SectionPath = "Gateway:Affinity";
 
     /// <summary>How often a replica re-reads the shared drain marks from Redis besides pub/sub (default 30 s).</summary>
-    public TimeSpan DrainResyncInterval { get; init; } = TimeSpan.FromSeconds(30);
+    public TimeSpan DrainResyncInterval { get; set; } = TimeSpan.FromSeconds(30);
 }
 
 internal sealed class DrainOptionsValidator : IValidateOptions<DrainOptions>

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Gateway.Foundation;
 
 namespace Gateway.Discovery;
@@ -5,7 +6,7 @@ namespace Gateway.Discovery;
 /// <summary>In <c>GET /admin/clusters</c>: a discovered destination's source and condition, and each cluster's discovery status.</summary>
 internal sealed class DiscoveryAdminDetails(DiscoveryManager discovery) : IAdminDestinationDetails, IAdminClusterDetails
 {
-    public void Describe(string clusterId, string destinationId, IDictionary<string, object?> details)
+    public void Describe(string clusterId, string destinationId, JsonObject details)
     {
         if (discovery.TryGet(clusterId, out var cluster) && cluster.Current.Conditions.TryGetValue(destinationId, out var condition))
         {
@@ -14,7 +15,7 @@ internal sealed class DiscoveryAdminDetails(DiscoveryManager discovery) : IAdmin
         }
     }
 
-    public void Describe(string clusterId, IDictionary<string, object?> details)
+    public void Describe(string clusterId, JsonObject details)
     {
         if (!discovery.TryGet(clusterId, out var cluster))
         {
@@ -22,18 +23,18 @@ internal sealed class DiscoveryAdminDetails(DiscoveryManager discovery) : IAdmin
         }
 
         var status = cluster.Provider?.Status;
-        details["discovery"] = new
+        details["discovery"] = new JsonObject
         {
-            source = status?.Source,
-            target = status?.Target,
-            synced = status?.HasSynced ?? false,
-            endpoints = status?.EndpointCount ?? 0,
-            updatesApplied = status?.UpdatesApplied ?? 0,
-            updatesFailed = status?.UpdatesFailed ?? 0,
-            consecutiveFailures = status?.ConsecutiveFailures ?? 0,
-            lastError = cluster.StartError ?? status?.LastError,
-            lastErrorAt = status?.LastErrorAt,
-            lastSuccessAt = status?.LastSuccessAt,
+            ["source"] = status?.Source,
+            ["target"] = status?.Target,
+            ["synced"] = status?.HasSynced ?? false,
+            ["endpoints"] = status?.EndpointCount ?? 0,
+            ["updatesApplied"] = status?.UpdatesApplied ?? 0,
+            ["updatesFailed"] = status?.UpdatesFailed ?? 0,
+            ["consecutiveFailures"] = status?.ConsecutiveFailures ?? 0,
+            ["lastError"] = cluster.StartError ?? status?.LastError,
+            ["lastErrorAt"] = status?.LastErrorAt,
+            ["lastSuccessAt"] = status?.LastSuccessAt,
         };
     }
 }

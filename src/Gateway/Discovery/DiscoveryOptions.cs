@@ -10,8 +10,10 @@ namespace Gateway.Discovery;
 /// <c>ReverseProxy:Clusters:&lt;id&gt;:Discovery</c>: where a cluster's destinations come from, with exactly one provider,
 /// <c>Kubernetes</c> or <c>Dns</c>. Defaults for every cluster in <c>Gateway:Discovery</c>.
 /// </summary>
-internal sealed class DiscoveryOptions
+internal sealed class DiscoveryOptions : IConfigBindable<DiscoveryOptions>
 {
+    public static DiscoveryOptions Read(IConfiguration section) => section.Get<DiscoveryOptions>() ?? new();
+
     public const string ClusterBlockName = "Discovery";
     public const string DefaultsSectionPath = "Gateway:Discovery";
 
@@ -20,10 +22,10 @@ internal sealed class DiscoveryOptions
         ExtensionScope.Cluster, ClusterBlockName, DefaultsSectionPath, DiscoveryValidation.ValidateClusterBlock, suppliesDestinations: true);
 
     /// <summary>EndpointSlices of a Kubernetes Service: one destination per ready or terminating-but-serving pod.</summary>
-    public KubernetesDiscoveryOptions? Kubernetes { get; init; }
+    public KubernetesDiscoveryOptions? Kubernetes { get; set; }
 
     /// <summary>A/AAAA records of a name (a headless Service): one destination per address.</summary>
-    public DnsDiscoveryOptions? Dns { get; init; }
+    public DnsDiscoveryOptions? Dns { get; set; }
 }
 
 internal sealed class KubernetesDiscoveryOptions
@@ -32,43 +34,43 @@ internal sealed class KubernetesDiscoveryOptions
     /// The Service's namespace. Unset: the namespace of the credentials (in a cluster the gateway's own, from its service
     /// account; outside, the kubeconfig context's), else <c>default</c>.
     /// </summary>
-    public string? Namespace { get; init; }
+    public string? Namespace { get; set; }
 
     /// <summary>The Service name (EndpointSlices labelled <c>kubernetes.io/service-name</c> with it). Required.</summary>
-    public string? Service { get; init; }
+    public string? Service { get; set; }
 
     /// <summary>
     /// The Service port's name (<c>http</c>), or a port number as EndpointSlices carry it: the pod's (target) port, not the
     /// Service's own number. Required.
     /// </summary>
-    public string? Port { get; init; }
+    public string? Port { get; set; }
 
     /// <summary><c>http</c> (default) or <c>https</c>.</summary>
-    public string? Scheme { get; init; }
+    public string? Scheme { get; set; }
 
     /// <summary>
     /// Only in <c>Gateway:Discovery</c>: a kubeconfig file for running outside a cluster. Unset: the in-cluster service
     /// account, else the file(s) in <c>KUBECONFIG</c>; never <c>~/.kube/config</c> on its own.
     /// </summary>
-    public string? KubeConfig { get; init; }
+    public string? KubeConfig { get; set; }
 }
 
 internal sealed class DnsDiscoveryOptions
 {
     /// <summary>The name to resolve, e.g. <c>orders.shop.svc.cluster.local</c>. Required.</summary>
-    public string? Name { get; init; }
+    public string? Name { get; set; }
 
     /// <summary>The port every address serves on. Required.</summary>
-    public int? Port { get; init; }
+    public int? Port { get; set; }
 
     /// <summary><c>http</c> (default) or <c>https</c>.</summary>
-    public string? Scheme { get; init; }
+    public string? Scheme { get; set; }
 
     /// <summary>How often the name is resolved again (default 00:00:05); sooner when a record's TTL says so (not below 1 s).</summary>
-    public TimeSpan? RefreshInterval { get; init; }
+    public TimeSpan? RefreshInterval { get; set; }
 
     /// <summary>Only in <c>Gateway:Discovery</c>: DNS servers as <c>host:port</c>. Unset: the system resolver.</summary>
-    public string[]? Servers { get; init; }
+    public string[]? Servers { get; set; }
 }
 
 internal static class DiscoveryValidation

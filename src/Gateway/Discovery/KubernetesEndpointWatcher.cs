@@ -152,7 +152,7 @@ internal sealed class KubernetesEndpointWatcher : IEndpointDiscovery
         @namespace = configuration.Namespace;
         configuration.HttpClientTimeout = requestTimeout ?? TimeSpan.FromSeconds(30);
         Log.KubernetesCredentials(logger, origin, configuration.Host);
-        return new Kubernetes(configuration);
+        return new StreamingKubernetes(configuration);
     }
 
     public void Start() => _loop.Start();
@@ -263,14 +263,14 @@ internal sealed class KubernetesEndpointWatcher : IEndpointDiscovery
         Count(ref _watches);
         try
         {
-            var events = _client.DiscoveryV1.WatchListNamespacedEndpointSliceAsync(
+            var events = EndpointSliceWatch.WatchAsync(
+                _client,
                 _target.Namespace,
-                allowWatchBookmarks: true,
-                labelSelector: _target.LabelSelector,
-                resourceVersion: from,
-                timeoutSeconds: (int)Math.Max(1, _options.WatchTimeout.TotalSeconds),
-                onError: e => streamError ??= e,
-                cancellationToken: linked.Token);
+                _target.LabelSelector,
+                from,
+                (int)Math.Max(1, _options.WatchTimeout.TotalSeconds),
+                e => streamError ??= e,
+                linked.Token);
             var first = true;
             await foreach (var (type, slice) in events.ConfigureAwait(false))
             {
@@ -300,13 +300,6 @@ internal sealed class KubernetesEndpointWatcher : IEndpointDiscovery
             }
 
             Log.WatchEnded(_logger, Target, _resourceVersion, "no end from the server in time; cut by the client");
-            return WatchOutcome.Ended;
-        }
-        catch (Exception ex) when (streamError is null && IsEmptyWatchEnd(ex))
-        {
-            // The client reads the first line before it returns anything: a watch that ends with no event at all surfaces here.
-            Succeed();
-            Log.WatchEnded(_logger, Target, _resourceVersion, "ended with no event");
             return WatchOutcome.Ended;
         }
         catch (HttpOperationException ex) when (ex.Response?.StatusCode == HttpStatusCode.Gone)
@@ -471,9 +464,6 @@ internal sealed class KubernetesEndpointWatcher : IEndpointDiscovery
             return null;
         }
     }
-
-    private static bool IsEmptyWatchEnd(Exception ex) =>
-        ex is EndOfStreamException || ex.InnerException is EndOfStreamException || ex.InnerException?.InnerException is EndOfStreamException;
 
     private void Count(ref long counter)
     {

@@ -5,7 +5,8 @@ namespace Gateway.Foundation;
 internal static class AdminJson
 {
     /// <summary>Null for <see cref="Timeout.InfiniteTimeSpan"/> (off / never), else the duration.</summary>
-    public static TimeSpan? Duration(TimeSpan value) => value == Timeout.InfiniteTimeSpan ? null : value;
+    /// Written as System.Text.Json writes a TimeSpan ("c" format), without its reflection-based converter (Native AOT).
+    public static string? Duration(TimeSpan value) => value == Timeout.InfiniteTimeSpan ? null : value.ToString("c", System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>Null for <see cref="int.MaxValue"/> (unlimited), else the limit.</summary>
     public static int? Limit(int value) => value == int.MaxValue ? null : value;

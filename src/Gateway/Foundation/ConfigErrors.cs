@@ -30,8 +30,8 @@ internal static partial class ConfigErrors
     /// <typeparamref name="TOptions"/>: the binder skips a dictionary entry it cannot bind instead of failing, so binding
     /// the whole section would drop a bad entry without a word.
     /// </summary>
-    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "Options types keep their public properties (their own registration).")]
     public static List<string> BindEach<TOptions>(IConfigurationSection section, IConfiguration candidate, ICollection<string> errors)
+        where TOptions : class, IConfigBindable<TOptions>, new()
     {
         var names = new List<string>();
         foreach (var entry in section.GetChildren())
@@ -39,7 +39,7 @@ internal static partial class ConfigErrors
             names.Add(entry.Key);
             try
             {
-                entry.Get<TOptions>();
+                TOptions.Read(entry);
             }
             catch (InvalidOperationException ex)
             {
@@ -109,6 +109,9 @@ internal static partial class ConfigErrors
         };
     }
 
+    // Best effort for an error message: a type the trimmer removed is not found, and the message goes without the list.
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2057", Justification = "A type not found leaves the list out; nothing else depends on it.")]
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "A type not found leaves the list out; nothing else depends on it.")]
     private static string EnumValues(string typeName)
     {
         var type = Type.GetType(typeName) ?? AppDomain.CurrentDomain.GetAssemblies()

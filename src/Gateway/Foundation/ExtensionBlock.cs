@@ -127,10 +127,11 @@ internal sealed class ExtensionBlock<[System.Diagnostics.CodeAnalysis.Dynamicall
     Action<TOptions, IConfigurationSection, ICollection<string>>? validate = null,
     bool suppliesDestinations = false)
     : ExtensionBlock(scope, name, defaultsSectionPath, suppliesDestinations)
-    where TOptions : class, new()
+    where TOptions : class, IConfigBindable<TOptions>, new()
 {
     private static readonly ExtensionBlockOptions<TOptions> Unset = new(null, new TOptions());
 
+    [System.Diagnostics.CodeAnalysis.DynamicallyAccessedMembers(System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.PublicProperties)]
     public override Type OptionsType => typeof(TOptions);
 
     // Keyed by the Metadata string itself: YARP and our config filters copy Metadata dictionaries, not their values, so
@@ -153,7 +154,7 @@ internal sealed class ExtensionBlock<[System.Diagnostics.CodeAnalysis.Dynamicall
         TOptions options;
         try
         {
-            options = block.Get<TOptions>() ?? new TOptions();
+            options = TOptions.Read(block);
         }
         catch (InvalidOperationException ex)
         {
@@ -171,8 +172,8 @@ internal sealed class ExtensionBlock<[System.Diagnostics.CodeAnalysis.Dynamicall
         try
         {
             return new ExtensionBlockOptions<TOptions>(
-                root.TryGetProperty("own", out var own) ? Bind(own) ?? new TOptions() : null,
-                root.TryGetProperty("defaults", out var defaults) ? Bind(defaults) ?? new TOptions() : new TOptions());
+                root.TryGetProperty("own", out var own) ? Bind(own) : null,
+                root.TryGetProperty("defaults", out var defaults) ? Bind(defaults) : new TOptions());
         }
         catch (InvalidOperationException)
         {
@@ -181,7 +182,7 @@ internal sealed class ExtensionBlock<[System.Diagnostics.CodeAnalysis.Dynamicall
         }
     }
 
-    private static TOptions? Bind(JsonElement pairs)
+    private static TOptions Bind(JsonElement pairs)
     {
         var data = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
         foreach (var pair in pairs.EnumerateObject())
@@ -189,7 +190,7 @@ internal sealed class ExtensionBlock<[System.Diagnostics.CodeAnalysis.Dynamicall
             data[pair.Name] = pair.Value.GetString();
         }
 
-        return new ConfigurationBuilder().AddInMemoryCollection(data).Build().Get<TOptions>();
+        return TOptions.Read(new ConfigurationBuilder().AddInMemoryCollection(data).Build());
     }
 }
 

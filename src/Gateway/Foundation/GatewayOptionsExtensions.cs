@@ -12,17 +12,18 @@ internal static class GatewayOptionsExtensions
     /// as a check on every candidate config so a reload with bad values is rejected before it is applied.
     /// </summary>
     public static IServiceCollection AddGatewayOptions<
-        [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicProperties)] TOptions, TValidator>(
+        [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicProperties)] TOptions,
+        [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TValidator>(
         this IServiceCollection services, string sectionPath)
-        where TOptions : class, new()
+        where TOptions : class, IConfigBindable<TOptions>, new()
         where TValidator : class, IValidateOptions<TOptions>
     {
         // Not BindConfiguration, and the validator is not an IValidateOptions in DI: either throws wherever the options
         // are first resolved (HostOptions and Kestrel's options during Build), which crashed the process with a stack
         // trace. The config check below binds and validates every candidate first, at start (exit 2 with every problem)
         // and before each reload, so the options only ever bind from a config that passed.
-        services.AddOptions<TOptions>()
-            .Configure<IConfiguration>((options, configuration) => BindQuietly(configuration.GetSection(sectionPath), options));
+        services.AddOptions<TOptions>();
+        services.AddSingleton<IOptionsFactory<TOptions>>(sp => new ReadOptionsFactory<TOptions>(sp.GetRequiredService<IConfiguration>().GetSection(sectionPath)));
         services.AddSingleton<IOptionsChangeTokenSource<TOptions>>(sp =>
             new ConfigurationChangeTokenSource<TOptions>(Options.DefaultName, sp.GetRequiredService<IConfiguration>().GetSection(sectionPath)));
         services.AddSingleton<TValidator>();
@@ -31,19 +32,25 @@ internal static class GatewayOptionsExtensions
         services.AddSingleton(new OptionsSection(sectionPath, typeof(TOptions)));
         return services;
     }
+}
 
-    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "Options types keep their public properties (DynamicallyAccessedMembers above).")]
-    private static void BindQuietly<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicProperties)] TOptions>(
-        IConfigurationSection section, TOptions options)
-        where TOptions : class
+/// <summary>
+/// Creates the options by reading them (<see cref="IConfigBindable{TSelf}.Read"/>) rather than binding into a new instance,
+/// which the generated binder cannot do for init-only properties. Never throws: a bad value is reported by
+/// OptionsConfigCheck, which refuses the config (exit 2 at start, rejected reload later), so here it keeps the defaults.
+/// </summary>
+internal sealed class ReadOptionsFactory<TOptions>(IConfigurationSection section) : IOptionsFactory<TOptions>
+    where TOptions : class, IConfigBindable<TOptions>, new()
+{
+    public TOptions Create(string name)
     {
         try
         {
-            section.Bind(options);
+            return TOptions.Read(section);
         }
         catch (InvalidOperationException)
         {
-            // Reported by OptionsConfigCheck, which refuses the config (exit 2 at start, rejected reload later).
+            return new TOptions();
         }
     }
 }

@@ -6,5 +6,5 @@ namespace Gateway.Foundation;
 /// </summary>
 internal interface IAdminDestinationDetails
 {
-    void Describe(string clusterId, string destinationId, IDictionary<string, object?> details);
+    void Describe(string clusterId, string destinationId, System.Text.Json.Nodes.JsonObject details);
 }

@@ -11,14 +11,14 @@ internal interface IGatewayConfigCheck
 /// <summary>Binds <typeparamref name="TOptions"/> from a candidate configuration and runs its validators.</summary>
 internal sealed class OptionsConfigCheck<TOptions>(string sectionPath, IEnumerable<IValidateOptions<TOptions>> validators)
     : IGatewayConfigCheck
-    where TOptions : class, new()
+    where TOptions : class, IConfigBindable<TOptions>, new()
 {
     public void Check(IConfiguration candidate, ICollection<string> errors)
     {
         TOptions options;
         try
         {
-            options = candidate.GetSection(sectionPath).Get<TOptions>() ?? new TOptions();
+            options = TOptions.Read(candidate.GetSection(sectionPath));
         }
         catch (InvalidOperationException ex)
         {

@@ -22,7 +22,7 @@ internal static class ListenerConnectionMiddlewareExtensions
     }
 
     /// <summary>Registers <typeparamref name="TTls"/> to set up TLS on every endpoint, after its connection middleware.</summary>
-    public static IServiceCollection AddListenerTls<TTls>(this IServiceCollection services)
+    public static IServiceCollection AddListenerTls<[System.Diagnostics.CodeAnalysis.DynamicallyAccessedMembers(System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.PublicConstructors)] TTls>(this IServiceCollection services)
         where TTls : class, IListenerTls
     {
         services.AddSingleton<TTls>();

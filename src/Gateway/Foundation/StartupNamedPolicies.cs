@@ -6,9 +6,9 @@ using Microsoft.Extensions.Options;
 
 namespace Gateway.Foundation;
 
-internal sealed class StartupNamedPolicies<TOptions, [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicProperties)] TPolicy, TSettings> : IDisposable
+internal sealed class StartupNamedPolicies<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor)] TOptions, [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicProperties)] TPolicy, TSettings> : IDisposable
     where TOptions : class
-    where TPolicy : class, new()
+    where TPolicy : class, IConfigBindable<TPolicy>, new()
     where TSettings : class
 {
     private readonly string _policiesPath;

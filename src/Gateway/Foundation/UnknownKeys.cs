@@ -16,7 +16,9 @@ internal sealed record UnknownKey(string Path, string? Suggestion)
 /// <summary>An options type bound from a config section; the unknown-key check walks every registration.</summary>
 internal sealed record OptionsSection(
     string Path,
-    [property: DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicProperties)] Type OptionsType);
+    [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicProperties)]
+    [property: DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicProperties)]
+    Type OptionsType);
 
 internal static class UnknownKeys
 {
@@ -152,6 +154,7 @@ internal static class UnknownKeys
     }
 
     [UnconditionalSuppressMessage("Trimming", "IL2073", Justification = "Element types of options collections are options types themselves.")]
+    [UnconditionalSuppressMessage("Trimming", "IL2063", Justification = "Element types of options collections are options types themselves.")]
     [return: DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicProperties)]
     private static Type? ElementType(Type type)
     {

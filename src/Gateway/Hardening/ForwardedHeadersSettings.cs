@@ -8,15 +8,17 @@ namespace Gateway.Hardening;
 /// Which peers may tell the gateway who the client is, bound from <c>Gateway:ForwardedHeaders</c> (read at start).
 /// Empty (the default): nobody; <c>X-Forwarded-*</c> from clients is replaced with what the gateway saw.
 /// </summary>
-internal sealed class ForwardedHeadersSettings
+internal sealed class ForwardedHeadersSettings : IConfigBindable<ForwardedHeadersSettings>
 {
+    public static ForwardedHeadersSettings Read(IConfiguration section) => section.Get<ForwardedHeadersSettings>() ?? new();
+
     public const string SectionPath = "Gateway:ForwardedHeaders";
 
     /// <summary>CIDR networks of trusted proxies (e.g. <c>10.0.0.0/8</c>) whose <c>X-Forwarded-For/Proto/Host</c> are honoured.</summary>
-    public string[] KnownNetworks { get; init; } = [];
+    public string[] KnownNetworks { get; set; } = [];
 
     /// <summary>IP addresses of trusted proxies whose <c>X-Forwarded-For/Proto/Host</c> are honoured.</summary>
-    public string[] KnownProxies { get; init; } = [];
+    public string[] KnownProxies { get; set; } = [];
 
     public bool TrustsAnyone => KnownNetworks.Length > 0 || KnownProxies.Length > 0;
 }

@@ -7,33 +7,35 @@ namespace Gateway.Hardening;
 /// Request limits for the proxy listener, bound from <c>Gateway:Limits</c> and applied to Kestrel at start
 /// (a reload validates them but a restart applies them: Kestrel reads its limits once).
 /// </summary>
-internal sealed record LimitsOptions
+internal sealed record LimitsOptions : IConfigBindable<LimitsOptions>
 {
+    public static LimitsOptions Read(IConfiguration section) => section.Get<LimitsOptions>() ?? new();
+
     public const string SectionPath = "Gateway:Limits";
 
     /// <summary>Largest request body in bytes (default 10 MiB). A route overrides it with YARP's <c>MaxRequestBodySize</c> (-1: no limit).</summary>
-    public long MaxRequestBodySize { get; init; } = 10 * 1024 * 1024;
+    public long MaxRequestBodySize { get; set; } = 10 * 1024 * 1024;
 
     /// <summary>Largest request header block in bytes, request line excluded (default 32 KiB, at most 1 MiB).</summary>
-    public int MaxRequestHeadersTotalSize { get; init; } = 32 * 1024;
+    public int MaxRequestHeadersTotalSize { get; set; } = 32 * 1024;
 
     /// <summary>Most request headers (default 100).</summary>
-    public int MaxRequestHeaderCount { get; init; } = 100;
+    public int MaxRequestHeaderCount { get; set; } = 100;
 
     /// <summary>Longest request line (method, target, version) in bytes (default 8 KiB, at most 1 MiB).</summary>
-    public int MaxRequestLineSize { get; init; } = 8 * 1024;
+    public int MaxRequestLineSize { get; set; } = 8 * 1024;
 
     /// <summary>Time a client has to send the whole header block (default 15 s); slow clients (slowloris) are disconnected.</summary>
-    public TimeSpan RequestHeadersTimeout { get; init; } = TimeSpan.FromSeconds(15);
+    public TimeSpan RequestHeadersTimeout { get; set; } = TimeSpan.FromSeconds(15);
 
     /// <summary>Minimum request body rate in bytes/s after the grace period (default 240; 0 turns the check off).</summary>
-    public double MinRequestBodyDataRate { get; init; } = 240;
+    public double MinRequestBodyDataRate { get; set; } = 240;
 
     /// <summary>How long a body may stay below <see cref="MinRequestBodyDataRate"/> before the client is disconnected (default 5 s, more than 1 s).</summary>
-    public TimeSpan MinRequestBodyDataRateGracePeriod { get; init; } = TimeSpan.FromSeconds(5);
+    public TimeSpan MinRequestBodyDataRateGracePeriod { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Most open connections on the proxy listener (default 10000); more are closed at once. The management listener is not counted.</summary>
-    public long MaxConcurrentConnections { get; init; } = 10_000;
+    public long MaxConcurrentConnections { get; set; } = 10_000;
 }
 
 internal sealed class LimitsOptionsValidator : IValidateOptions<LimitsOptions>

@@ -1,4 +1,5 @@
 // The admin API: the read-only cluster view, and the operations capabilities contribute through IAdminEndpoints.
+using System.Text.Json.Nodes;
 using Gateway.Foundation;
 using Gateway.Pooling;
 using Yarp.ReverseProxy;
@@ -21,18 +22,19 @@ internal static class AdminEndpoints
 
     private static IResult GetClusters(IProxyStateLookup state, ClusterPools pools, IEnumerable<IAdminDestinationDetails> details, IEnumerable<IAdminClusterDetails> clusterDetails)
     {
-        var clusters = new List<Dictionary<string, object?>>();
+        // JsonObject rather than anonymous types: no reflection-based serialization (Native AOT).
+        var clusters = new JsonArray();
         foreach (var cluster in state.GetClusters())
         {
             var id = cluster.ClusterId;
-            var destinations = new List<Dictionary<string, object?>>();
+            var destinations = new JsonArray();
             foreach (var destination in cluster.Destinations.Values)
             {
-                var entry = new Dictionary<string, object?>
+                var entry = new JsonObject
                 {
                     ["id"] = destination.DestinationId,
                     ["address"] = destination.Model.Config.Address,
-                    ["health"] = new { active = destination.Health.Active.ToString(), passive = destination.Health.Passive.ToString() },
+                    ["health"] = new JsonObject { ["active"] = destination.Health.Active.ToString(), ["passive"] = destination.Health.Passive.ToString() },
                     ["concurrentRequests"] = destination.ConcurrentRequestCount,
                 };
                 foreach (var contributor in details)
@@ -40,24 +42,24 @@ internal static class AdminEndpoints
                     contributor.Describe(id, destination.DestinationId, entry);
                 }
 
-                destinations.Add(entry);
+                destinations.Add((JsonNode)entry);
             }
 
             var stats = pools.StatsFor(id);
             var current = pools.Current(id);
-            var clusterEntry = new Dictionary<string, object?>
+            var clusterEntry = new JsonObject
             {
                 ["id"] = id,
                 ["destinations"] = destinations,
-                ["pool"] = new
+                ["pool"] = new JsonObject
                 {
-                    generation = current?.Generation,
-                    settings = current?.Settings.ToAdminJson(),
-                    inFlight = current?.InFlight ?? 0,
-                    connectionsOpened = stats.ConnectionsOpened,
-                    connectionsOpen = stats.ConnectionsOpen,
-                    requests = stats.Requests,
-                    requestsPerConnection = stats.ConnectionsOpened == 0 ? 0 : Math.Round((double)stats.Requests / stats.ConnectionsOpened, 2),
+                    ["generation"] = current?.Generation,
+                    ["settings"] = current?.Settings.ToAdminJson(),
+                    ["inFlight"] = current?.InFlight ?? 0,
+                    ["connectionsOpened"] = stats.ConnectionsOpened,
+                    ["connectionsOpen"] = stats.ConnectionsOpen,
+                    ["requests"] = stats.Requests,
+                    ["requestsPerConnection"] = stats.ConnectionsOpened == 0 ? 0 : Math.Round((double)stats.Requests / stats.ConnectionsOpened, 2),
                 },
             };
             foreach (var contributor in clusterDetails)
@@ -65,10 +67,15 @@ internal static class AdminEndpoints
                 contributor.Describe(id, clusterEntry);
             }
 
-            clusters.Add(clusterEntry);
+            clusters.Add((JsonNode)clusterEntry);
         }
 
-        var retiring = pools.RetiringPools.Select(p => new { cluster = p.ClusterId, generation = p.Generation, inFlight = p.InFlight });
-        return Results.Ok(new { clusters, retiringPools = retiring });
+        var retiring = new JsonArray();
+        foreach (var pool in pools.RetiringPools)
+        {
+            retiring.Add((JsonNode)new JsonObject { ["cluster"] = pool.ClusterId, ["generation"] = pool.Generation, ["inFlight"] = pool.InFlight });
+        }
+
+        return Results.Text(new JsonObject { ["clusters"] = clusters, ["retiringPools"] = retiring }.ToJsonString(), "application/json");
     }
 }

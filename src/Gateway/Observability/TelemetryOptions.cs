@@ -4,41 +4,43 @@ using Microsoft.Extensions.Options;
 namespace Gateway.Observability;
 
 /// <summary>Metrics and tracing settings, bound from <c>Gateway:Telemetry</c>. Read at start; a reload is validated but does not change them.</summary>
-internal sealed class TelemetryOptions
+internal sealed class TelemetryOptions : IConfigBindable<TelemetryOptions>
 {
+    public static TelemetryOptions Read(IConfiguration section) => section.Get<TelemetryOptions>() ?? new();
+
     public const string SectionPath = "Gateway:Telemetry";
 
     /// <summary>
     /// Per-request metrics: the gateway's <c>gateway.proxy.*</c> instruments and ASP.NET Core / HttpClient request metrics.
     /// Default true. False leaves only scrape-time gauges (pools, drain, health, reloads, runtime), e.g. to measure what metrics cost.
     /// </summary>
-    public bool Metrics { get; init; } = true;
+    public bool Metrics { get; set; } = true;
 
     /// <summary>
     /// Also record .NET's per-request HttpClient (<c>http.client.*</c>), routing and rate-limiter metrics. Default false:
     /// they repeat what <c>gateway.*</c> records per route, cluster and destination, at a cost on every request.
     /// </summary>
-    public bool DetailedMetrics { get; init; }
+    public bool DetailedMetrics { get; set; }
 
     /// <summary>
     /// Share of new traces (requests arriving without a sampled <c>traceparent</c>) the gateway records, 0..1. Default 0:
     /// the gateway follows the caller's sampling decision (parent-based) and starts none of its own. Context is propagated
     /// to upstreams either way.
     /// </summary>
-    public double TraceSampleRatio { get; init; }
+    public double TraceSampleRatio { get; set; }
 
     /// <summary>OTLP trace export; off unless <see cref="OtlpOptions.Endpoint"/> is set.</summary>
-    public OtlpOptions Otlp { get; init; } = new();
+    public OtlpOptions Otlp { get; set; } = new();
 }
 
 /// <summary>OTLP exporter settings, bound from <c>Gateway:Telemetry:Otlp</c>.</summary>
 internal sealed class OtlpOptions
 {
     /// <summary>Collector URL, e.g. <c>http://otel-collector:4317</c> (gRPC) or <c>http://otel-collector:4318/v1/traces</c> (HTTP). Unset or empty: no export.</summary>
-    public string? Endpoint { get; init; }
+    public string? Endpoint { get; set; }
 
     /// <summary><c>Grpc</c> (default) or <c>HttpProtobuf</c>.</summary>
-    public OtlpProtocol Protocol { get; init; } = OtlpProtocol.Grpc;
+    public OtlpProtocol Protocol { get; set; } = OtlpProtocol.Grpc;
 }
 
 internal enum OtlpProtocol

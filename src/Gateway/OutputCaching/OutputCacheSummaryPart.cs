@@ -12,7 +12,7 @@ internal sealed class OutputCacheSummaryPart(OutputCachePolicies policies, Share
         var names = new JsonArray();
         foreach (var name in policies.RegisteredNames)
         {
-            names.Add(name);
+            names.Add((JsonNode?)name);
         }
 
         summary["outputCache"] = new JsonObject { ["policies"] = names, ["store"] = redis.IsConfigured ? "redis" : "memory" };

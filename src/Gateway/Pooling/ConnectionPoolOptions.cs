@@ -7,8 +7,10 @@ namespace Gateway.Pooling;
 /// <c>ReverseProxy:Clusters:&lt;id&gt;:ConnectionPool</c> overrides any of them for one cluster.
 /// Unset values fall back to the defaults, then to YARP's <c>HttpClient</c> block, then to the built-in values below.
 /// </summary>
-internal sealed class ConnectionPoolOptions
+internal sealed class ConnectionPoolOptions : IConfigBindable<ConnectionPoolOptions>
 {
+    public static ConnectionPoolOptions Read(IConfiguration section) => section.Get<ConnectionPoolOptions>() ?? new();
+
     public const string DefaultsSectionPath = "Gateway:ConnectionPool";
     public const string ClusterBlockName = "ConnectionPool";
 

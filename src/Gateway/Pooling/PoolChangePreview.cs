@@ -27,7 +27,7 @@ internal sealed class PoolChangePreview(ClusterPools pools, IEnumerable<IPoolHan
         {
             if (!current.Remove(candidate.ClusterId, out var serving))
             {
-                created.Add(new JsonObject { ["cluster"] = candidate.ClusterId });
+                created.Add((JsonNode?)new JsonObject { ["cluster"] = candidate.ClusterId });
                 continue;
             }
 
@@ -35,18 +35,18 @@ internal sealed class PoolChangePreview(ClusterPools pools, IEnumerable<IPoolHan
             var entry = new JsonObject { ["cluster"] = candidate.ClusterId, ["openConnections"] = pool?.Stats.ConnectionsOpen ?? 0 };
             if (pool is null || KeepsPool(serving, candidate, pool))
             {
-                kept.Add(entry);
+                kept.Add((JsonNode?)entry);
             }
             else
             {
                 entry["reason"] = "pool settings, HttpClient or Tls changed";
-                rebuilt.Add(entry);
+                rebuilt.Add((JsonNode?)entry);
             }
         }
 
         foreach (var (id, _) in current)
         {
-            retired.Add(new JsonObject { ["cluster"] = id, ["openConnections"] = pools.Current(id)?.Stats.ConnectionsOpen ?? 0 });
+            retired.Add((JsonNode?)new JsonObject { ["cluster"] = id, ["openConnections"] = pools.Current(id)?.Stats.ConnectionsOpen ?? 0 });
         }
 
         changes["pools"] = new JsonObject { ["kept"] = kept, ["rebuilt"] = rebuilt, ["created"] = created, ["retired"] = retired };

@@ -32,16 +32,16 @@ internal sealed record PoolSettings(
     /// The settings as <c>GET /admin/clusters</c> shows them: null where a setting is unlimited or off
     /// (MaxConnectionsPerServer, KeepAlivePingDelay by default), not the sentinel SocketsHttpHandler takes for it.
     /// </summary>
-    public object ToAdminJson() => new
+    public System.Text.Json.Nodes.JsonObject ToAdminJson() => new()
     {
-        maxConnectionsPerServer = AdminJson.Limit(MaxConnectionsPerServer),
-        idleTimeout = AdminJson.Duration(IdleTimeout),
-        lifetime = AdminJson.Duration(Lifetime),
-        connectTimeout = AdminJson.Duration(ConnectTimeout),
-        enableMultipleHttp2Connections = EnableMultipleHttp2Connections,
-        keepAlivePingDelay = AdminJson.Duration(KeepAlivePingDelay),
-        keepAlivePingTimeout = AdminJson.Duration(KeepAlivePingTimeout),
-        responseDrainTimeout = AdminJson.Duration(ResponseDrainTimeout),
-        maxResponseHeadersLength = MaxResponseHeadersLength,
+        ["maxConnectionsPerServer"] = AdminJson.Limit(MaxConnectionsPerServer),
+        ["idleTimeout"] = AdminJson.Duration(IdleTimeout),
+        ["lifetime"] = AdminJson.Duration(Lifetime),
+        ["connectTimeout"] = AdminJson.Duration(ConnectTimeout),
+        ["enableMultipleHttp2Connections"] = EnableMultipleHttp2Connections,
+        ["keepAlivePingDelay"] = AdminJson.Duration(KeepAlivePingDelay),
+        ["keepAlivePingTimeout"] = AdminJson.Duration(KeepAlivePingTimeout),
+        ["responseDrainTimeout"] = AdminJson.Duration(ResponseDrainTimeout),
+        ["maxResponseHeadersLength"] = MaxResponseHeadersLength,
     };
 }

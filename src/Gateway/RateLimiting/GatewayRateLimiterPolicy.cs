@@ -30,7 +30,7 @@ internal sealed class GatewayRateLimiterPolicy : IRateLimiterPolicy<PartitionKey
         _metrics = metrics;
         // One delegate per policy, not one closure per request.
         _createPartition = key => new PartitionLimiter(name, key, policies, store, metrics, time);
-        _bodyPrefix = System.Text.Encoding.UTF8.GetBytes($"{{\"error\":\"rate_limited\",\"policy\":{JsonSerializer.Serialize(name)},\"retryAfterSeconds\":");
+        _bodyPrefix = System.Text.Encoding.UTF8.GetBytes($"{{\"error\":\"rate_limited\",\"policy\":{System.Text.Json.Nodes.JsonValue.Create(name).ToJsonString()},\"retryAfterSeconds\":");
         OnRejected = WriteRejectionAsync;
     }
 

@@ -11,7 +11,7 @@ internal sealed class RateLimitSummaryPart(RateLimitPolicies policies) : IStartu
         var names = new JsonArray();
         foreach (var name in policies.RegisteredNames)
         {
-            names.Add(name);
+            names.Add((JsonNode?)name);
         }
 
         summary["rateLimitPolicies"] = names;

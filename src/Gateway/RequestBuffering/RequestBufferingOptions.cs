@@ -6,8 +6,10 @@ namespace Gateway.RequestBuffering;
 /// A route's request buffering, <c>ReverseProxy:Routes:&lt;id&gt;:RequestBuffering</c> (nginx's
 /// <c>proxy_request_buffering</c>): the whole body is read before anything is sent upstream. Off by default.
 /// </summary>
-internal sealed class RequestBufferingOptions
+internal sealed class RequestBufferingOptions : IConfigBindable<RequestBufferingOptions>
 {
+    public static RequestBufferingOptions Read(IConfiguration section) => section.Get<RequestBufferingOptions>() ?? new();
+
     public const string BlockName = "RequestBuffering";
 
     /// <summary>Upper bound for <see cref="MaxBytes"/>: a buffered body is held until the upstream has it.</summary>
@@ -15,10 +17,10 @@ internal sealed class RequestBufferingOptions
 
     public static readonly ExtensionBlock<RequestBufferingOptions> Block = new(ExtensionScope.Route, BlockName, defaultsSectionPath: null, Validate);
 
-    public bool Enabled { get; init; }
+    public bool Enabled { get; set; }
 
     /// <summary>Largest body buffered (default 1 MiB); a larger one is refused with 413 before anything is sent upstream.</summary>
-    public long MaxBytes { get; init; } = 1024 * 1024;
+    public long MaxBytes { get; set; } = 1024 * 1024;
 
     private static void Validate(RequestBufferingOptions options, IConfigurationSection block, ICollection<string> errors)
     {

@@ -4,18 +4,20 @@ using Microsoft.Extensions.Options;
 namespace Gateway.SharedState;
 
 /// <summary>Shared state across replicas, bound from <c>Gateway:Redis</c>. Unset: single-replica mode, in-memory state.</summary>
-internal sealed class RedisOptions
+internal sealed class RedisOptions : IConfigBindable<RedisOptions>
 {
+    public static RedisOptions Read(IConfiguration section) => section.Get<RedisOptions>() ?? new();
+
     public const string SectionPath = "Gateway:Redis";
 
     /// <summary>A StackExchange.Redis connection string, e.g. <c>redis:6379,password=...</c>. Never logged.</summary>
-    public string? Configuration { get; init; }
+    public string? Configuration { get; set; }
 
     /// <summary>Prefix for every key and channel, so several gateways can share one Redis. Default <c>gateway</c>.</summary>
-    public string KeyPrefix { get; init; } = "gateway";
+    public string KeyPrefix { get; set; } = "gateway";
 
     /// <summary>Upper bound for one Redis operation on the request path (default 50 ms); past it, features fall back to local behaviour.</summary>
-    public TimeSpan OperationTimeout { get; init; } = TimeSpan.FromMilliseconds(50);
+    public TimeSpan OperationTimeout { get; set; } = TimeSpan.FromMilliseconds(50);
 }
 
 internal sealed class RedisOptionsValidator : IValidateOptions<RedisOptions>

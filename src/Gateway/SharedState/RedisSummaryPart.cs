@@ -19,7 +19,7 @@ internal sealed class RedisSummaryPart(IOptionsMonitor<RedisOptions> options) : 
         var endpoints = new JsonArray();
         foreach (var endpoint in StackExchange.Redis.ConfigurationOptions.Parse(redis.Configuration).EndPoints)
         {
-            endpoints.Add(endpoint is System.Net.DnsEndPoint dns ? $"{dns.Host}:{dns.Port}" : endpoint.ToString());
+            endpoints.Add((JsonNode?)(endpoint is System.Net.DnsEndPoint dns ? $"{dns.Host}:{dns.Port}" : endpoint.ToString()));
         }
 
         summary["redis"] = new JsonObject { ["endpoints"] = endpoints, ["keyPrefix"] = redis.KeyPrefix };

@@ -15,7 +15,7 @@ internal sealed class CertificatesAdminEndpoints : IAdminEndpoints
         {
             var certificate = inUse.Certificate;
             var notAfter = new DateTimeOffset(certificate.NotAfter.ToUniversalTime());
-            certificates.Add(new JsonObject
+            certificates.Add((JsonNode?)new JsonObject
             {
                 [inUse.Kind] = inUse.Owner,
                 ["name"] = inUse.Name,
@@ -32,7 +32,7 @@ internal sealed class CertificatesAdminEndpoints : IAdminEndpoints
             });
         }
 
-        return Results.Json(new JsonObject { ["certificates"] = certificates });
+        return Results.Text(new JsonObject { ["certificates"] = certificates }.ToJsonString(), "application/json");
     });
 
     private static JsonArray Names(X509Certificate2 certificate, bool dns)
@@ -46,14 +46,14 @@ internal sealed class CertificatesAdminEndpoints : IAdminEndpoints
                 {
                     foreach (var name in san.EnumerateDnsNames())
                     {
-                        names.Add(name);
+                        names.Add((JsonNode?)name);
                     }
                 }
                 else
                 {
                     foreach (var address in san.EnumerateIPAddresses())
                     {
-                        names.Add(address.ToString());
+                        names.Add((JsonNode?)address.ToString());
                     }
                 }
             }

@@ -39,7 +39,7 @@ internal sealed class TrafficAdminEndpoints : IAdminEndpoints
                 foreach (var (cluster, weight) in splitOptions.Clusters)
                 {
                     var served = plan is null ? 0 : plan.ServedBy(plan.IndexOf(cluster));
-                    arms.Add(new JsonObject
+                    arms.Add((JsonNode?)new JsonObject
                     {
                         ["cluster"] = cluster,
                         ["weight"] = weight,
@@ -70,7 +70,7 @@ internal sealed class TrafficAdminEndpoints : IAdminEndpoints
                 };
             }
 
-            routes.Add(entry);
+            routes.Add((JsonNode?)entry);
         }
 
         return Results.Text(new JsonObject { ["routes"] = routes }.ToJsonString(), "application/json");
