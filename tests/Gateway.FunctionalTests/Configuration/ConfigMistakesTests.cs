@@ -100,8 +100,8 @@ public sealed class ConfigMistakesTests
         var managementPort = Ports.GetFree();
 
         // Not GatewayProcess: it sets test log levels; this must run with nothing but the shipped appsettings.json.
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = "/" };
-        info.ArgumentList.Add(TestPaths.GatewayDll);
+        var info = TestPaths.GatewayStartInfo();
+        info.WorkingDirectory = "/";
         info.ArgumentList.Add("--config");
         info.ArgumentList.Add(configPath);
         foreach (var name in info.Environment.Keys.Where(k => k.StartsWith("Logging__", StringComparison.Ordinal) || k.StartsWith("ASPNETCORE_", StringComparison.Ordinal) || k.StartsWith("DOTNET_", StringComparison.Ordinal)).ToList())

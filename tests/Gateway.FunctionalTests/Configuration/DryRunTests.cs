@@ -137,8 +137,7 @@ public sealed class DryRunTests
         await File.WriteAllTextAsync(path, config.ToJson());
         try
         {
-            var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            info.ArgumentList.Add(TestPaths.GatewayDll);
+            var info = TestPaths.GatewayStartInfo();
             info.ArgumentList.Add("--validate");
             info.ArgumentList.Add(path);
             if (json)

@@ -6,7 +6,7 @@ using Gateway.TestSupport;
 namespace Gateway.FunctionalTests.Infrastructure;
 
 /// <summary>
-/// The gateway as a real child process (`dotnet Gateway.dll --config FILE`) on free loopback ports.
+/// The gateway as a real child process (`dotnet Gateway.dll --config FILE`, or the native build: TestPaths.GatewayExecutable) on free loopback ports.
 /// A child process rather than an in-process host: tests need real signals (SIGTERM), real exit codes for bad
 /// config, and several independent replicas, exactly as Kubernetes runs it.
 /// </summary>
@@ -102,22 +102,16 @@ public sealed partial class GatewayProcess : IAsyncDisposable
 
     private static GatewayProcess Launch(string directory, string configPath, IDictionary<string, string>? environment, string? workingDirectory, bool readStandardOutput)
     {
-        var dll = TestPaths.GatewayDll;
-        if (!File.Exists(dll))
+        var build = TestPaths.GatewayExecutable ?? TestPaths.GatewayDll;
+        if (!File.Exists(build))
         {
-            throw new InvalidOperationException($"{dll} not found; build the solution first (tests/run.sh does).");
+            throw new InvalidOperationException($"{build} not found; build the solution first (tests/run.sh does).");
         }
 
         var proxyPort = Ports.GetFree();
         var managementPort = Ports.GetFree();
-        var info = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = workingDirectory ?? Path.GetDirectoryName(dll)!,
-        };
-        info.ArgumentList.Add(dll);
+        var info = TestPaths.GatewayStartInfo();
+        info.WorkingDirectory = workingDirectory ?? TestPaths.GatewayDirectory;
         info.ArgumentList.Add("--config");
         info.ArgumentList.Add(configPath);
         info.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
