@@ -19,7 +19,7 @@ internal static class StreamedBody
         var report = new StringBuilder();
         report.AppendLine(ColdStart.Inv($"# Gateway streamed body ({started:yyyy-MM-dd HH:mm}, {Environment.ProcessorCount} cores)"));
         report.AppendLine();
-        report.AppendLine(ColdStart.Inv($"One {o.BodyMb} MB upload (curl POST -T file, Content-Length, no Expect) and one {o.BodyMb} MB download (GET) per round through each proxy to a Kestrel upstream on loopback; {o.Rounds} rounds after one unmeasured transfer each way, medians. MB = 2^20 bytes. Proxy CPU = utime+stime of its process tree over the transfer. nginx streams both ways (proxy_request_buffering off, proxy_buffering off); the gateway's route has MaxRequestBodySize -1. The gateway runs with the Dockerfile's ENV."));
+        report.AppendLine(ColdStart.Inv($"One {o.BodyMb} MB upload (curl POST -T file, Content-Length, no Expect) and one {o.BodyMb} MB download (GET) per round through each proxy to a Kestrel upstream on loopback; {o.Rounds} rounds after one unmeasured transfer each way, medians. MB = 2^20 bytes. Proxy CPU = utime+stime of its process tree over the transfer. nginx streams both ways (proxy_request_buffering off, proxy_buffering off); the gateway's route has MaxRequestBodySize -1. Peak RSS far below the body size shows it was streamed, not buffered. The gateway runs with the Dockerfile's ENV."));
         report.AppendLine();
         o.AppendBuildsAndNotes(report);
         var file = Path.Combine(work, "body.bin");
@@ -109,20 +109,20 @@ internal static class StreamedBody
                 var table = new StringBuilder();
                 table.AppendLine($"## Streamed {o.BodyMb} MB body, {placement}{(pinned ? " (proxy `taskset -c 1`, curl + upstream on core 0)" : "")}");
                 table.AppendLine();
-                table.AppendLine("| target | upload MB/s | upload proxy CPU s | download MB/s | download proxy CPU s | upload CPU vs nginx | download CPU vs nginx |");
-                table.AppendLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+                table.AppendLine("| target | upload MB/s | upload proxy CPU s | download MB/s | download proxy CPU s | upload CPU vs nginx | download CPU vs nginx | proxy peak RSS MB |");
+                table.AppendLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
                 var nginx = running.Find(r => r.Contender.Name == "nginx").Samples;
-                foreach (var (c, _, failed, samples) in running)
+                foreach (var (c, s, failed, samples) in running)
                 {
                     if (samples.Count == 0)
                     {
-                        table.AppendLine($"| {c.Name} | n/a: {failed ?? "no samples"} | | | | | |");
+                        table.AppendLine($"| {c.Name} | n/a: {failed ?? "no samples"} | | | | | | |");
                         continue;
                     }
 
                     var upCpu = ColdStart.Median(samples, x => x.UploadCpuS);
                     var downCpu = ColdStart.Median(samples, x => x.DownloadCpuS);
-                    table.AppendLine(ColdStart.Inv($"| {c.Name} | {ColdStart.Median(samples, x => x.UploadMbps):F0} | {Num(upCpu)} | {ColdStart.Median(samples, x => x.DownloadMbps):F0} | {Num(downCpu)} | {Ratio(upCpu, nginx, x => x.UploadCpuS)} | {Ratio(downCpu, nginx, x => x.DownloadCpuS)} |"));
+                    table.AppendLine(ColdStart.Inv($"| {c.Name} | {ColdStart.Median(samples, x => x.UploadMbps):F0} | {Num(upCpu)} | {ColdStart.Median(samples, x => x.DownloadMbps):F0} | {Num(downCpu)} | {Ratio(upCpu, nginx, x => x.UploadCpuS)} | {Ratio(downCpu, nginx, x => x.DownloadCpuS)} | {(c.Name == "direct" ? "-" : Num(s!.Proc.PeakRssMb()))} |"));
                 }
 
                 table.AppendLine();
