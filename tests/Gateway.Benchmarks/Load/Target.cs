@@ -351,38 +351,26 @@ internal sealed class Target(string name, string description, Func<TargetContext
         return r;
     }
 
-    private static async Task<RunningTarget> StartNginxAsync(TargetContext ctx, Target t)
-    {
-        var port = Proc.FreePort();
-        var conf = Path.Combine(ctx.Work, $"proxy-{ctx.Placement}.conf");
-        await File.WriteAllTextAsync(conf, Servers.ProxyNginx(ctx.Work, port, ctx.UpstreamPort, ctx.Cores));
-        var proc = Proc.Start("nginx", ["-p", ctx.Work, "-e", Path.Combine(ctx.Work, "proxy-error.log"), "-c", conf], ctx.ProxyCpu);
-        var r = new RunningTarget(t, $"http://127.0.0.1:{port}/", proc);
-        r.NotAvailable = await Http.WaitOkAsync(r.Url, proc, TimeSpan.FromSeconds(20)) is { } why ? "n/a: " + why : null;
-        return r;
-    }
+    private static Task<RunningTarget> StartNginxAsync(TargetContext ctx, Target t) =>
+        StartNginxWithAsync(ctx, t, "proxy", port => Servers.ProxyNginx(ctx.Work, port, ctx.UpstreamPort, ctx.Cores), "http");
 
-    private static async Task<RunningTarget> StartNginxHttpsAsync(TargetContext ctx, Target t)
-    {
-        var port = Proc.FreePort();
-        var (certificate, key) = BenchCertificate.Files(ctx.Work);
-        var conf = Path.Combine(ctx.Work, $"proxy-https-{ctx.Placement}.conf");
-        await File.WriteAllTextAsync(conf, Servers.ProxyNginx(ctx.Work, port, ctx.UpstreamPort, ctx.Cores, (certificate, key)));
-        var proc = Proc.Start("nginx", ["-p", ctx.Work, "-e", Path.Combine(ctx.Work, "proxy-https-error.log"), "-c", conf], ctx.ProxyCpu);
-        var r = new RunningTarget(t, $"https://127.0.0.1:{port}/", proc);
-        r.NotAvailable = await Http.WaitOkAsync(r.Url, proc, TimeSpan.FromSeconds(20)) is { } why ? "n/a: " + why : null;
-        return r;
-    }
+    private static Task<RunningTarget> StartNginxHttpsAsync(TargetContext ctx, Target t) =>
+        StartNginxWithAsync(ctx, t, "proxy-https", port => Servers.ProxyNginx(ctx.Work, port, ctx.UpstreamPort, ctx.Cores, BenchCertificate.Files(ctx.Work)), "https");
 
-    private static async Task<RunningTarget> StartNginxGrpcAsync(TargetContext ctx, Target t)
+    private static Task<RunningTarget> StartNginxGrpcAsync(TargetContext ctx, Target t) =>
+        StartNginxWithAsync(ctx, t, "proxy-grpc", port => Servers.ProxyNginxGrpc(ctx.Work, port, ctx.H2cPort, ctx.Cores), "http", h2c: true);
+
+    /// <summary>nginx with the config made for its port; ready once it proxies (an h2c probe call for the h2c target).</summary>
+    private static async Task<RunningTarget> StartNginxWithAsync(TargetContext ctx, Target t, string label, Func<int, string> config, string scheme, bool h2c = false)
     {
         var port = Proc.FreePort();
-        var conf = Path.Combine(ctx.Work, $"proxy-grpc-{ctx.Placement}.conf");
-        await File.WriteAllTextAsync(conf, Servers.ProxyNginxGrpc(ctx.Work, port, ctx.H2cPort, ctx.Cores));
-        var proc = Proc.Start("nginx", ["-p", ctx.Work, "-e", Path.Combine(ctx.Work, "proxy-grpc-error.log"), "-c", conf], ctx.ProxyCpu);
-        var r = new RunningTarget(t, $"http://127.0.0.1:{port}", proc);
-        r.NotAvailable = await H2Load.WaitOkAsync(r.Url, proc, TimeSpan.FromSeconds(20)) is { } why ? "n/a: " + why : null;
-        return H2cLoad(r, ctx);
+        var conf = Path.Combine(ctx.Work, $"{label}-{ctx.Placement}.conf");
+        await File.WriteAllTextAsync(conf, config(port));
+        var proc = Proc.Start("nginx", ["-p", ctx.Work, "-e", Path.Combine(ctx.Work, $"{label}-error.log"), "-c", conf], ctx.ProxyCpu);
+        var r = new RunningTarget(t, $"{scheme}://127.0.0.1:{port}/", proc);
+        var why = h2c ? await H2Load.WaitOkAsync(r.Url, proc, TimeSpan.FromSeconds(20)) : await Http.WaitOkAsync(r.Url, proc, TimeSpan.FromSeconds(20));
+        r.NotAvailable = why is null ? null : "n/a: " + why;
+        return h2c ? H2cLoad(r, ctx) : r;
     }
 
     private static async Task<RunningTarget> StartHaproxyAsync(TargetContext ctx, Target t)
