@@ -1,5 +1,7 @@
-// Entry point: `load` runs the wrk harness, `soak` the long run under reloads and kills, `micro` the BenchmarkDotNet suite, `naive` / `yarp` are two of the
-// load targets (a client-per-request forwarder and YARP with its defaults), started by the harness as child processes.
+// Entry point: `load` runs the wrk harness, `coldstart` / `idle` / `stream` its cold-start, idle-connection and 100 MB body
+// modes, `soak` the long run under reloads and kills, `micro` the BenchmarkDotNet suite; `naive` / `yarp` are two of the
+// load targets (a client-per-request forwarder and YARP with its defaults) and `upstream` the h2c / large-body upstream,
+// started by the harness as child processes.
 using BenchmarkDotNet.Running;
 using Gateway.Benchmarks.Apps;
 using Gateway.Benchmarks.Load;
@@ -16,6 +18,14 @@ public static class BenchProgram
         {
             case "load":
                 return await LoadHarness.RunAsync(rest);
+            case "coldstart":
+                return await ColdStart.RunAsync(rest);
+            case "idle":
+                return await IdleConnections.RunAsync(rest);
+            case "stream":
+                return await StreamedBody.RunAsync(rest);
+            case "upstream":
+                return await BenchUpstream.RunAsync(rest);
             case "soak":
                 return await Soak.SoakRun.RunAsync(rest);
             case "micro":
@@ -26,7 +36,7 @@ public static class BenchProgram
             case "yarp":
                 return await PlainYarp.RunAsync(rest);
             default:
-                Console.Error.WriteLine("usage: Gateway.Benchmarks load [options] | soak [--minutes 20] | micro [BenchmarkDotNet args] | naive --upstream URL | yarp --config FILE");
+                Console.Error.WriteLine("usage: Gateway.Benchmarks load|coldstart|idle|stream [options] | soak [--minutes 20] | micro [BenchmarkDotNet args] | naive --upstream URL | yarp --config FILE | upstream --h2c-port N --http-port N");
                 return 1;
         }
     }

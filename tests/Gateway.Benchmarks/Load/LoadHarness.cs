@@ -19,6 +19,7 @@ internal static class LoadHarness
         report.AppendLine(CultureInfo.InvariantCulture, $"wrk -t{o.Threads} -c{o.Connections} -d{o.Duration}s, {o.Rounds} interleaved rounds, medians. Round 1 warms every target in {o.Warmup}s chunks until {o.SteadyChunks} consecutive chunks' req/s are within {o.SteadyPct}% (at most {o.MaxWarmup}s); later rounds warm {o.Warmup}s. 64-byte responses from nginx on loopback.");
         report.AppendLine("Shared, noisy machine: compare ratios measured side by side, not absolute figures across runs.");
         report.AppendLine();
+        o.AppendBuildsAndNotes(report);
 
         foreach (var placement in o.Placements)
         {
@@ -59,7 +60,15 @@ internal static class LoadHarness
         var stub = new StubStatus(statusPort);
         await Http.WaitOkAsync($"http://127.0.0.1:{upstreamPort}/", upstream, TimeSpan.FromSeconds(20));
 
-        var ctx = new TargetContext(work, placement, upstreamPort, redisPort, proxyCpu, cores, o);
+        // The h2c targets' upstream (gRPC-shaped answers over HTTP/2 without TLS), only when one of them runs.
+        var h2cPort = targets.Exists(t => t.H2c) ? Proc.FreePort() : 0;
+        using var h2cUpstream = h2cPort == 0 ? null : BenchUpstream(o, sideCpu, h2cPort: h2cPort);
+        if (h2cUpstream is not null && await H2Load.WaitOkAsync($"http://127.0.0.1:{h2cPort}", h2cUpstream, TimeSpan.FromSeconds(30)) is { } h2cWhy)
+        {
+            Console.WriteLine("  h2c upstream: " + h2cWhy);
+        }
+
+        var ctx = new TargetContext(work, placement, upstreamPort, redisPort, proxyCpu, cores, o, h2cPort);
         var running = new List<RunningTarget>();
         try
         {
@@ -89,9 +98,9 @@ internal static class LoadHarness
                     var accepts0 = await stub.AcceptsAsync();
                     var warmRequests = round == 0
                         ? await WarmUntilSteadyAsync(o, r, sideCpu)
-                        : (await Wrk.RunAsync(r.Url, o.Threads, o.Connections, o.Warmup, r.Headers, sideCpu)).Requests;
+                        : (await LoadAsync(o, r, o.Warmup, sideCpu)).Requests;
                     var cpu0 = r.Proc?.CpuMicros() ?? 0;
-                    var m = await Wrk.RunAsync(r.Url, o.Threads, o.Connections, o.Duration, r.Headers, sideCpu);
+                    var m = await LoadAsync(o, r, o.Duration, sideCpu);
                     var cpu1 = r.Proc?.CpuMicros() ?? 0;
                     var accepts1 = await stub.AcceptsAsync();
                     m.CpuMicrosPerRequest = r.Proc is null || m.Requests == 0 ? double.NaN : (cpu1 - cpu0) / (double)m.Requests;
@@ -124,6 +133,11 @@ internal static class LoadHarness
         }
     }
 
+    /// <summary>The harness's own upstream (<see cref="Apps.BenchUpstream"/>) on the side core, tuned as the gateway ships (so it is not the bottleneck sooner than needed).</summary>
+    internal static Proc BenchUpstream(HarnessOptions o, string? cpus, int h2cPort = 0, int httpPort = 0) =>
+        Proc.Start("dotnet", [o.BenchDll, "upstream", "--h2c-port", h2cPort.ToString(CultureInfo.InvariantCulture), "--http-port", httpPort.ToString(CultureInfo.InvariantCulture)], cpus,
+            Target.ShippedEnvironment(new() { ["DOTNET_gcServer"] = "0", ["Logging__LogLevel__Default"] = "Warning" }));
+
     /// <summary>
     /// Round 1: load in chunks of --warmup seconds until the last --steady-chunks chunks' req/s lie within --steady-pct
     /// of each other, or --max-warmup seconds. A fixed warm-up measured .NET's tiered JIT instead of the proxy: the
@@ -137,7 +151,7 @@ internal static class LoadHarness
         Console.Write($"  warming {r.Target.Name}:");
         do
         {
-            var chunk = await Wrk.RunAsync(r.Url, o.Threads, o.Connections, o.Warmup, r.Headers, sideCpu);
+            var chunk = await LoadAsync(o, r, o.Warmup, sideCpu);
             rates.Add(chunk.RequestsPerSecond);
             requests += chunk.Requests;
             seconds += o.Warmup;
@@ -151,6 +165,10 @@ internal static class LoadHarness
         Console.WriteLine(r.WarmupMaxHit ? $" req/s: NOT steady after {seconds} s (--max-warmup)" : $" req/s: steady after {seconds} s");
         return requests;
     }
+
+    /// <summary>wrk, or the target's own load generator (h2load for the h2c targets).</summary>
+    private static Task<WrkResult> LoadAsync(HarnessOptions o, RunningTarget r, int seconds, string? cpus) =>
+        r.Load?.Invoke(seconds, cpus) ?? Wrk.RunAsync(r.Url, o.Threads, o.Connections, seconds, r.Headers, cpus);
 
     /// <summary>The last <paramref name="chunks"/> rates span at most <paramref name="pct"/> % of the highest of them.</summary>
     internal static bool IsSteady(List<double> rates, int chunks, double pct)
@@ -176,19 +194,22 @@ internal static class LoadHarness
         return string.Join(" | ", lines.Skip(Math.Max(0, lines.Length - 3))).Replace("|", "/", StringComparison.Ordinal);
     }
 
-    private sealed class StubStatus(int port)
+    /// <summary>The upstream nginx's stub_status: TCP connections it accepted and requests it answered (each read counts itself once).</summary>
+    internal sealed class StubStatus(int port)
     {
         private static readonly HttpClient Client = new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.Zero });
 
+        public async Task<long> AcceptsAsync() => (await CountersAsync()).Accepts;
+
         // "Active connections: 1 \nserver accepts handled requests\n 12 12 30 \n..."
-        public async Task<long> AcceptsAsync()
+        public async Task<(long Accepts, long Requests)> CountersAsync()
         {
             using var request = new HttpRequestMessage(HttpMethod.Get, $"http://127.0.0.1:{port}/");
             request.Headers.ConnectionClose = true;
             using var response = await Client.SendAsync(request);
             var text = await response.Content.ReadAsStringAsync();
-            var lines = text.Split('\n');
-            return long.Parse(lines[2].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
+            var counters = text.Split('\n')[2].Trim().Split(' ');
+            return (long.Parse(counters[0], CultureInfo.InvariantCulture), long.Parse(counters[2], CultureInfo.InvariantCulture));
         }
     }
 }
@@ -258,9 +279,17 @@ internal static class Http
     }
 }
 
+/// <summary>A gateway build beside the JIT one: the target-name suffix, what it is, and the .dll or native executable.</summary>
+internal sealed record GatewayBuild(string Suffix, string What, string Program);
+
 internal sealed class HarnessOptions
 {
     public int Rounds { get; set; } = 3;
+
+    /// <summary>coldstart: seconds of load after readiness; idle: client connections; stream: body size in MB.</summary>
+    public int Seconds { get; set; } = 30;
+    public int IdleClients { get; set; } = 10_000;
+    public int BodyMb { get; set; } = 100;
     public int Duration { get; set; } = 10;
     public int Warmup { get; set; } = 5;
     public double SteadyPct { get; set; } = 5;
@@ -274,6 +303,15 @@ internal sealed class HarnessOptions
     public string OutDir { get; set; } = "benchmark-results";
     public string GatewayDll { get; set; } = "src/Gateway/bin/Release/net10.0/Gateway.dll";
     public string BenchDll { get; set; } = typeof(HarnessOptions).Assembly.Location;
+
+    /// <summary>Other builds of the gateway measured beside the JIT one (--gateway-r2r, --gateway-aot): each adds *-r2r / *-aot targets.</summary>
+    public List<GatewayBuild> Builds { get; } = [];
+
+    /// <summary>Lines for the results page (e.g. run.sh's note that a build's publish failed), repeatable --note.</summary>
+    public List<string> Notes { get; } = [];
+
+    /// <summary>h2load's concurrent streams per connection; --connections / this many connections (64 x 1 by default: as wrk's load).</summary>
+    public int H2Streams { get; set; } = 1;
 
     /// <summary>--knobs variants: label and env overrides; --knob "label:K=V;K2=V2" replaces the default list.</summary>
     public List<(string Label, Dictionary<string, string> Env)> KnobVariants { get; } = [];
@@ -302,6 +340,9 @@ internal sealed class HarnessOptions
             switch (args[i])
             {
                 case "--rounds": o.Rounds = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--seconds": o.Seconds = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--clients": o.IdleClients = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--mb": o.BodyMb = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--duration": o.Duration = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--warmup": o.Warmup = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--steady-pct": o.SteadyPct = double.Parse(Next(), CultureInfo.InvariantCulture); break;
@@ -315,6 +356,10 @@ internal sealed class HarnessOptions
                 case "--out": o.OutDir = Next(); break;
                 case "--gateway": o.GatewayDll = Next(); break;
                 case "--knob": o.KnobVariants.Add(ParseKnob(Next())); break;
+                case "--gateway-r2r": o.Builds.Add(new("-r2r", "composite ReadyToRun, self-contained", Next())); break;
+                case "--gateway-aot": o.Builds.Add(new("-aot", "Native AOT", Next())); break;
+                case "--note": o.Notes.Add(Next()); break;
+                case "--h2-streams": o.H2Streams = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 default: throw new ArgumentException($"unknown option {args[i]}");
             }
         }
@@ -333,6 +378,18 @@ internal sealed class HarnessOptions
         }
 
         return o;
+    }
+
+    /// <summary>Which gateway builds ran (and run.sh's notes, e.g. a publish that failed), for the results page.</summary>
+    public void AppendBuildsAndNotes(StringBuilder report)
+    {
+        report.AppendLine(CultureInfo.InvariantCulture, $"Gateway builds: JIT `{GatewayDll}`{string.Concat(Builds.Select(b => $", {b.What} `{b.Program}` (targets *{b.Suffix})"))}.");
+        foreach (var note in Notes)
+        {
+            report.AppendLine("Note: " + note);
+        }
+
+        report.AppendLine();
     }
 
     private static (string, Dictionary<string, string>) ParseKnob(string spec)

@@ -182,7 +182,10 @@ internal sealed class Proc : IDisposable
     }
 
     /// <summary>Peak resident set (VmHWM) summed over the tree, in MB.</summary>
-    public double PeakRssMb()
+    public double PeakRssMb() => StatusKb("VmHWM:") / 1024.0;
+
+    /// <summary>A kB field of /proc/PID/status (e.g. "VmRSS:", the current resident set) summed over the tree.</summary>
+    public long StatusKb(string field)
     {
         long kb = 0;
         foreach (var pid in Tree())
@@ -191,9 +194,9 @@ internal sealed class Proc : IDisposable
             {
                 foreach (var line in File.ReadLines($"/proc/{pid}/status"))
                 {
-                    if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+                    if (line.StartsWith(field, StringComparison.Ordinal))
                     {
-                        kb += long.Parse(line.AsSpan(6).Trim().TrimEnd("kB").Trim());
+                        kb += long.Parse(line.AsSpan(field.Length).Trim().TrimEnd("kB").Trim());
                     }
                 }
             }
@@ -202,7 +205,7 @@ internal sealed class Proc : IDisposable
             }
         }
 
-        return kb / 1024.0;
+        return kb;
     }
 
     private static string[]? ReadStat(int pid)

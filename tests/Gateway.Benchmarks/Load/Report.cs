@@ -16,10 +16,11 @@ internal static class Report
         sb.AppendLine("| target | req/s (min-max) | vs direct | vs nginx | p50 ms | p99 ms | proxy CPU us/req | upstream conns opened | per 100k req | req/upstream conn | peak RSS MB | errors | warm-up s | cold req/s (first chunk) |");
         sb.AppendLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
 
-        var direct = Find(running, "direct");
-        var nginx = Find(running, "nginx");
         foreach (var r in running)
         {
+            // The h2c targets compare with their own limit and nginx (h2c-direct, nginx-grpc), TLS with nginx-https.
+            var direct = Find(running, r.Target.H2c ? "h2c-direct" : "direct");
+            var nginx = Find(running, r.Target.H2c ? "nginx-grpc" : r.Target.Name.EndsWith("-https", StringComparison.Ordinal) ? "nginx-https" : "nginx");
             if (r.NotAvailable is not null || r.Failed is not null || r.Samples.Count == 0)
             {
                 sb.AppendLine(Inv($"| {r.Target.Name} | {r.NotAvailable ?? r.Failed ?? "no samples"} | | | | | | | | | | | | |"));
@@ -30,7 +31,10 @@ internal static class Report
             var conns = Median(r, s => s.UpstreamConnections);
             var per100k = Median(r, s => s.RequestsIncludingWarmup == 0 ? double.NaN : s.UpstreamConnections * 100_000.0 / s.RequestsIncludingWarmup);
             var perConn = Median(r, s => s.UpstreamConnections <= 0 ? double.PositiveInfinity : s.RequestsIncludingWarmup / (double)s.UpstreamConnections);
-            sb.AppendLine(Inv($"| {r.Target.Name} | {rps:F0} ({r.Samples.Min(s => s.RequestsPerSecond):F0}-{r.Samples.Max(s => s.RequestsPerSecond):F0}) | {Ratio(rps, direct is null ? double.NaN : Median(direct, s => s.RequestsPerSecond))} | {Ratio(rps, nginx is null ? double.NaN : Median(nginx, s => s.RequestsPerSecond))} | {Median(r, s => s.P50Ms):F2} | {Median(r, s => s.P99Ms):F2} | {Num(Median(r, s => s.CpuMicrosPerRequest))} | {conns:F0} | {per100k:F1} | {(double.IsInfinity(perConn) ? "all reused" : perConn.ToString("F0", CultureInfo.InvariantCulture))} | {Num(r.PeakRssMb)} | {r.Samples.Sum(s => s.Errors)} | {r.WarmupSeconds}{(r.WarmupMaxHit ? "*" : "")} | {r.ColdRps:F0} |"));
+            // The upstream connection counter is the HTTP/1.1 upstream's: nothing to say for the h2c targets.
+            var upstreamColumns = r.Target.H2c ? "- | - | -"
+                : Inv($"{conns:F0} | {per100k:F1} | {(double.IsInfinity(perConn) ? "all reused" : perConn.ToString("F0", CultureInfo.InvariantCulture))}");
+            sb.AppendLine(Inv($"| {r.Target.Name} | {rps:F0} ({r.Samples.Min(s => s.RequestsPerSecond):F0}-{r.Samples.Max(s => s.RequestsPerSecond):F0}) | {Ratio(rps, direct is null ? double.NaN : Median(direct, s => s.RequestsPerSecond))} | {Ratio(rps, nginx is null ? double.NaN : Median(nginx, s => s.RequestsPerSecond))} | {Ms(Median(r, s => s.P50Ms))} | {Ms(Median(r, s => s.P99Ms))} | {Num(Median(r, s => s.CpuMicrosPerRequest))} | {upstreamColumns} | {Num(r.PeakRssMb)} | {r.Samples.Sum(s => s.Errors)} | {r.WarmupSeconds}{(r.WarmupMaxHit ? "*" : "")} | {r.ColdRps:F0} |"));
         }
 
         sb.AppendLine();
@@ -91,6 +95,45 @@ internal static class Report
         Check(sb, "compression (issue 18): gateway-compression req/s vs gateway-minimal", compression, min, (a, b) => Rps(a) / Rps(b), _ => true, "x minimal");
         Check(sb, "compression (issue 18): gateway-compression CPU/request vs gateway-minimal", compression, min, (a, b) => Cpu(a) / Cpu(b), _ => true, "x minimal");
         sb.AppendLine();
+        Issue19(sb, running);
+    }
+
+    /// <summary>Issue 19's targets for the targets measured: every build of the minimal gateway, TLS and h2c against nginx's.</summary>
+    private static void Issue19(StringBuilder sb, List<RunningTarget> running)
+    {
+        var nginx = Find(running, "nginx");
+        var yarp = Find(running, "plain-yarp");
+        var min = Find(running, "gateway-minimal");
+        sb.AppendLine("Targets (issue 19):");
+        foreach (var r in running)
+        {
+            if (!r.Target.Name.StartsWith("gateway-minimal", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            var name = r.Target.Name;
+            Check(sb, $"{name} peak RSS <= 60 MB", r, r, (a, _) => a.PeakRssMb, v => v <= 60, "MB");
+            Check(sb, $"{name} CPU/request <= 2.0x nginx", r, nginx, (a, b) => Cpu(a) / Cpu(b), v => v <= 2.0, "x nginx");
+            Check(sb, $"{name} CPU/request <= 0.8x plain-yarp", r, yarp, (a, b) => Cpu(a) / Cpu(b), v => v <= 0.8, "x plain YARP");
+            if (r != min)
+            {
+                Check(sb, $"{name} req/s vs gateway-minimal (JIT)", r, min, (a, b) => Rps(a) / Rps(b), _ => true, "x JIT");
+                Check(sb, $"{name} CPU/request vs gateway-minimal (JIT)", r, min, (a, b) => Cpu(a) / Cpu(b), _ => true, "x JIT");
+            }
+        }
+
+        Check(sb, "TLS: gateway-https CPU/request <= 2.0x nginx-https", Find(running, "gateway-https"), Find(running, "nginx-https"), (a, b) => Cpu(a) / Cpu(b), v => v <= 2.0, "x nginx-https");
+        foreach (var r in running)
+        {
+            if (r.Target.Name.StartsWith("gateway-grpc", StringComparison.Ordinal))
+            {
+                Check(sb, $"h2c: {r.Target.Name} CPU/request <= 2.0x nginx-grpc", r, Find(running, "nginx-grpc"), (a, b) => Cpu(a) / Cpu(b), v => v <= 2.0, "x nginx-grpc");
+                Check(sb, $"h2c: {r.Target.Name} req/s vs nginx-grpc", r, Find(running, "nginx-grpc"), (a, b) => Rps(a) / Rps(b), _ => true, "x nginx-grpc");
+            }
+        }
+
+        sb.AppendLine();
     }
 
     private static void Check(StringBuilder sb, string what, RunningTarget? a, RunningTarget? b, Func<RunningTarget, RunningTarget, double> value, Func<double, bool> ok, string unit)
@@ -125,6 +168,8 @@ internal static class Report
     }
 
     private static string Ratio(double a, double b) => double.IsNaN(a) || double.IsNaN(b) || b == 0 ? "-" : Inv($"{a / b:F2}");
+
+    private static string Ms(double v) => double.IsNaN(v) ? "-" : Inv($"{v:F2}");
 
     private static string Num(double v) => double.IsNaN(v) ? "-" : Inv($"{v:F1}");
 

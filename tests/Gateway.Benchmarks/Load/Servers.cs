@@ -58,6 +58,33 @@ internal static class Servers
         }
         """;
 
+    /// <summary>
+    /// nginx proxying gRPC: an h2c listener (HTTP/2 with prior knowledge, no TLS) and <c>grpc_pass</c> to the h2c
+    /// upstream over kept-alive HTTP/2 connections.
+    /// </summary>
+    public static string ProxyNginxGrpc(string dir, int port, int h2cPort, int workers) => $$"""
+        worker_processes {{workers}};
+        daemon off;
+        pid {{dir}}/proxy-grpc.pid;
+        error_log {{dir}}/proxy-grpc-error.log warn;
+        events { worker_connections 8192; }
+        http {
+          access_log off;
+          keepalive_requests 100000000;
+          keepalive_timeout 300s;
+          http2_max_requests 100000000;
+          upstream grpcup {
+            server 127.0.0.1:{{h2cPort}};
+            keepalive 64;
+            keepalive_requests 100000000;
+          }
+          server {
+            listen 127.0.0.1:{{port}} http2 backlog=4096;
+            location / { grpc_pass grpc://grpcup; }
+          }
+        }
+        """;
+
     public static string Haproxy(int port, int upstreamPort, int threads) => $$"""
         global
           nbthread {{threads}}
@@ -82,6 +109,21 @@ internal static class Servers
           "ReverseProxy": {
             "Routes": { "bench": { "ClusterId": "bench", "Match": { "Path": "{**catch-all}" } } },
             "Clusters": { "bench": { "Destinations": { "d1": { "Address": "http://127.0.0.1:{{upstreamPort}}/" } } } }
+          }
+        }
+        """;
+
+    /// <summary>The minimal gateway's route to an h2c cluster: HTTP/2 exactly (YARP's default cannot negotiate h2c).</summary>
+    public static string GatewayH2c(int h2cPort) => $$"""
+        {
+          "ReverseProxy": {
+            "Routes": { "bench": { "ClusterId": "bench", "Match": { "Path": "{**catch-all}" } } },
+            "Clusters": {
+              "bench": {
+                "HttpRequest": { "Version": "2", "VersionPolicy": "RequestVersionExact" },
+                "Destinations": { "d1": { "Address": "http://127.0.0.1:{{h2cPort}}/" } }
+              }
+            }
           }
         }
         """;

@@ -4,7 +4,7 @@ using System.Globalization;
 
 namespace Gateway.Benchmarks.Load;
 
-internal sealed record TargetContext(string Work, string Placement, int UpstreamPort, int RedisPort, string? ProxyCpu, int Cores, HarnessOptions Options);
+internal sealed record TargetContext(string Work, string Placement, int UpstreamPort, int RedisPort, string? ProxyCpu, int Cores, HarnessOptions Options, int H2cPort = 0);
 
 internal sealed class RunningTarget(Target target, string url, Proc? proc)
 {
@@ -26,13 +26,19 @@ internal sealed class RunningTarget(Target target, string url, Proc? proc)
     /// <summary>Asked once the rounds are over, before the process stops; its answer is printed under the table.</summary>
     public Func<Task<string>>? Finish { get; set; }
 
+    /// <summary>The load generator for this target (seconds, CPU list); null: wrk with <see cref="Headers"/>.</summary>
+    public Func<int, string?, Task<WrkResult>>? Load { get; set; }
+
     public string? Note { get; set; }
 }
 
-internal sealed class Target(string name, string description, Func<TargetContext, Target, Task<RunningTarget>> start)
+internal sealed class Target(string name, string description, Func<TargetContext, Target, Task<RunningTarget>> start, bool h2c = false)
 {
     public string Name { get; } = name;
     public string Description { get; } = description;
+
+    /// <summary>Loaded with h2load against the h2c upstream (<see cref="Apps.BenchUpstream"/>), which the harness then starts.</summary>
+    public bool H2c { get; } = h2c;
 
     public Task<RunningTarget> StartAsync(TargetContext ctx) => start(ctx, this);
 
@@ -43,6 +49,7 @@ internal sealed class Target(string name, string description, Func<TargetContext
         new("nginx", "nginx reverse proxy, upstream keepalive 64, one worker per core", StartNginxAsync),
         new("haproxy", "HAProxy, http-reuse always, one thread per core", StartHaproxyAsync),
         Gateway("gateway-minimal", "the gateway, one route, one destination", (ctx) => Servers.GatewayMinimal(ctx.UpstreamPort), []),
+        .. o.Builds.Select(b => Gateway("gateway-minimal" + b.Suffix, $"gateway-minimal, {b.What} ({b.Program})", (ctx) => Servers.GatewayMinimal(ctx.UpstreamPort), [], program: b.Program)),
         Gateway("gateway-full", "metrics + affinity (cookie sent) + Redis rate limit", (ctx) => Servers.GatewayFull(ctx.UpstreamPort, ctx.RedisPort), []),
         Gateway("gateway-split", "minimal + a sticky 90/10 Split over two clusters (cohort cookie sent)", (ctx) => Servers.GatewaySplit(ctx.UpstreamPort), []),
         Gateway("gateway-ratelimit", "minimal + a Redis-backed rate limit only (issue 8's latency cost)", (ctx) => Servers.GatewayRateLimit(ctx.UpstreamPort, ctx.RedisPort), []),
@@ -59,6 +66,11 @@ internal sealed class Target(string name, string description, Func<TargetContext
             [], https: true),
         Gateway("gateway-accesslog", "minimal + the access log at 100% sampling, stdout to a file (issue 23)", (ctx) => Servers.GatewayMinimal(ctx.UpstreamPort),
             new() { ["Gateway__AccessLog__Enabled"] = "true", ["Gateway__AccessLog__SampleRate"] = "1" }),
+        new("h2c-direct", "h2load straight to the h2c upstream (the limit for the h2c targets)", (ctx, t) =>
+            Task.FromResult(H2cLoad(new RunningTarget(t, $"http://127.0.0.1:{ctx.H2cPort}", null), ctx)), h2c: true),
+        new("nginx-grpc", "nginx h2c listener, grpc_pass to the h2c upstream (keepalive 64), one worker per core", StartNginxGrpcAsync, h2c: true),
+        GrpcGateway("gateway-grpc", "the gateway, proxy listener Http2 only (h2c), one route to an h2c cluster (HttpRequest Version 2, RequestVersionExact)", null),
+        .. o.Builds.Select(b => GrpcGateway("gateway-grpc" + b.Suffix, $"gateway-grpc, {b.What}", b.Program)),
         new("plain-yarp", "AddReverseProxy().LoadFromConfig, runtime defaults", (ctx, t) =>
             StartDotnetAsync(ctx, t, ctx.Options.BenchDll, ["yarp", "--config", WriteConfig(ctx, t, Servers.GatewayMinimal(ctx.UpstreamPort))], [])),
         new("naive", "new HttpClient + handler per request (issue 3)", (ctx, t) =>
@@ -85,15 +97,45 @@ internal sealed class Target(string name, string description, Func<TargetContext
     /// <summary>What a browser sends (gzip, deflate, br): the gateway picks Brotli.</summary>
     private const string AcceptEncoding = "Accept-Encoding: gzip, deflate, br";
 
-    private static Target Gateway(string name, string description, Func<TargetContext, string> config, Dictionary<string, string> env, List<string>? clientHeaders = null, bool https = false) =>
+    /// <summary>
+    /// The minimal gateway proxying gRPC: its proxy listener speaks HTTP/2 only (h2c with prior knowledge, as
+    /// docs/protocols.md shows) and the cluster sends HTTP/2 exactly, to the h2c upstream.
+    /// </summary>
+    private static Target GrpcGateway(string name, string description, string? program) =>
+        Gateway(name, description, ctx => Servers.GatewayH2c(ctx.H2cPort), new() { ["Kestrel__Endpoints__Proxy__Protocols"] = "Http2" }, program: program, h2c: true);
+
+    /// <summary>Loads <paramref name="r"/> with h2load (gRPC unary calls) instead of wrk.</summary>
+    private static RunningTarget H2cLoad(RunningTarget r, TargetContext ctx)
+    {
+        var o = ctx.Options;
+        var body = Path.Combine(ctx.Work, "grpc-request.bin");
+        if (!File.Exists(body))
+        {
+            File.WriteAllBytes(body, Apps.BenchUpstream.GrpcResponse);
+        }
+
+        var url = r.Url.TrimEnd('/') + H2Load.GrpcPath;
+        r.Load = (seconds, cpus) => H2Load.RunAsync(url, o.Threads, Math.Max(1, o.Connections / o.H2Streams), o.H2Streams, seconds, body, cpus);
+        return r;
+    }
+
+    /// <summary>The gateway's environment as the image sets it: the Dockerfile's ENV first, then <paramref name="env"/>.</summary>
+    internal static Dictionary<string, string> ShippedEnvironment(Dictionary<string, string> env)
+    {
+        var shipped = new Dictionary<string, string>(global::Gateway.TestSupport.Dockerfile.Load().FinalEnvironment());
+        foreach (var (k, v) in env)
+        {
+            shipped[k] = v;
+        }
+
+        return shipped;
+    }
+
+    private static Target Gateway(string name, string description, Func<TargetContext, string> config, Dictionary<string, string> env, List<string>? clientHeaders = null, bool https = false, string? program = null, bool h2c = false) =>
         new(name, description, async (ctx, t) =>
         {
             // The gateway runs as the image runs it: the Dockerfile's ENV first, then the target's own overrides.
-            var shipped = new Dictionary<string, string>(global::Gateway.TestSupport.Dockerfile.Load().FinalEnvironment());
-            foreach (var (k, v) in env)
-            {
-                shipped[k] = v;
-            }
+            var shipped = ShippedEnvironment(env);
 
             if (https)
             {
@@ -104,7 +146,12 @@ internal sealed class Target(string name, string description, Func<TargetContext
 
             var accessLog = env.ContainsKey("Gateway__AccessLog__Enabled");
             var stdoutFile = accessLog ? Path.Combine(ctx.Work, $"{Safe(t.Name)}-{ctx.Placement}.stdout") : null;
-            var r = await StartDotnetAsync(ctx, t, ctx.Options.GatewayDll, ["--config", WriteConfig(ctx, t, config(ctx))], shipped, stdoutFile, clientHeaders ?? [], https ? "https" : "http");
+            var r = await StartDotnetAsync(ctx, t, program ?? ctx.Options.GatewayDll, ["--config", WriteConfig(ctx, t, config(ctx))], shipped, stdoutFile, clientHeaders ?? [], https ? "https" : "http", h2c);
+            if (h2c)
+            {
+                return H2cLoad(r, ctx);
+            }
+
             r.Headers.AddRange(clientHeaders ?? []);
             if (r.NotAvailable is null && clientHeaders is not null)
             {
@@ -151,7 +198,7 @@ internal sealed class Target(string name, string description, Func<TargetContext
             }
 
             return r;
-        });
+        }, h2c);
 
     /// <summary>
     /// Only count "access log on" if a proxied request is written as a line (an unknown key would be silently ignored);
@@ -256,10 +303,9 @@ internal sealed class Target(string name, string description, Func<TargetContext
 
     private static bool Sends(RunningTarget r, string header) => r.Headers.Exists(h => h.StartsWith(header, StringComparison.Ordinal));
 
-    private static async Task<RunningTarget> StartDotnetAsync(TargetContext ctx, Target t, string dll, List<string> args, Dictionary<string, string> extraEnv, string? stdoutFile = null, List<string>? probeHeaders = null, string scheme = "http")
+    /// <summary>Listeners on loopback (proxy <paramref name="port"/>, management <paramref name="mgmt"/>), warnings only, then <paramref name="extraEnv"/>.</summary>
+    internal static Dictionary<string, string> DotnetEnvironment(int port, int mgmt, Dictionary<string, string> extraEnv, string scheme = "http")
     {
-        var port = Proc.FreePort();
-        var mgmt = Proc.FreePort();
         var env = new Dictionary<string, string>
         {
             ["ASPNETCORE_ENVIRONMENT"] = "Production",
@@ -273,9 +319,30 @@ internal sealed class Target(string name, string description, Func<TargetContext
             env[k] = v;
         }
 
-        var proc = Proc.Start("dotnet", [dll, .. args], ctx.ProxyCpu, env, stdoutFile);
+        return env;
+    }
+
+    /// <summary>How to run a build: a .dll through <c>dotnet</c>, a native executable (ReadyToRun or AOT publish) directly.</summary>
+    internal static (string File, List<string> Args) Launch(string program, IEnumerable<string> args) =>
+        program.EndsWith(".dll", StringComparison.OrdinalIgnoreCase) ? ("dotnet", [program, .. args]) : (Path.GetFullPath(program), [.. args]);
+
+    private static async Task<RunningTarget> StartDotnetAsync(TargetContext ctx, Target t, string dll, List<string> args, Dictionary<string, string> extraEnv, string? stdoutFile = null, List<string>? probeHeaders = null, string scheme = "http", bool h2c = false)
+    {
+        var port = Proc.FreePort();
+        var mgmt = Proc.FreePort();
+        var env = DotnetEnvironment(port, mgmt, extraEnv, scheme);
+
+        if (!File.Exists(dll))
+        {
+            return new RunningTarget(t, "", null) { NotAvailable = "n/a: no build at " + dll };
+        }
+
+        var (file, argv) = Launch(dll, args);
+        var proc = Proc.Start(file, argv, ctx.ProxyCpu, env, stdoutFile);
         var r = new RunningTarget(t, $"{scheme}://127.0.0.1:{port}/", proc) { ManagementUrl = $"http://127.0.0.1:{mgmt}" };
-        var why = await Http.WaitOkAsync(r.Url, proc, TimeSpan.FromSeconds(60), probeHeaders ?? []);
+        var why = h2c
+            ? await H2Load.WaitOkAsync(r.Url, proc, TimeSpan.FromSeconds(60))
+            : await Http.WaitOkAsync(r.Url, proc, TimeSpan.FromSeconds(60), probeHeaders ?? []);
         if (why is not null)
         {
             r.NotAvailable = "n/a: " + why;
@@ -284,27 +351,26 @@ internal sealed class Target(string name, string description, Func<TargetContext
         return r;
     }
 
-    private static async Task<RunningTarget> StartNginxAsync(TargetContext ctx, Target t)
-    {
-        var port = Proc.FreePort();
-        var conf = Path.Combine(ctx.Work, $"proxy-{ctx.Placement}.conf");
-        await File.WriteAllTextAsync(conf, Servers.ProxyNginx(ctx.Work, port, ctx.UpstreamPort, ctx.Cores));
-        var proc = Proc.Start("nginx", ["-p", ctx.Work, "-e", Path.Combine(ctx.Work, "proxy-error.log"), "-c", conf], ctx.ProxyCpu);
-        var r = new RunningTarget(t, $"http://127.0.0.1:{port}/", proc);
-        r.NotAvailable = await Http.WaitOkAsync(r.Url, proc, TimeSpan.FromSeconds(20)) is { } why ? "n/a: " + why : null;
-        return r;
-    }
+    private static Task<RunningTarget> StartNginxAsync(TargetContext ctx, Target t) =>
+        StartNginxWithAsync(ctx, t, "proxy", port => Servers.ProxyNginx(ctx.Work, port, ctx.UpstreamPort, ctx.Cores), "http");
 
-    private static async Task<RunningTarget> StartNginxHttpsAsync(TargetContext ctx, Target t)
+    private static Task<RunningTarget> StartNginxHttpsAsync(TargetContext ctx, Target t) =>
+        StartNginxWithAsync(ctx, t, "proxy-https", port => Servers.ProxyNginx(ctx.Work, port, ctx.UpstreamPort, ctx.Cores, BenchCertificate.Files(ctx.Work)), "https");
+
+    private static Task<RunningTarget> StartNginxGrpcAsync(TargetContext ctx, Target t) =>
+        StartNginxWithAsync(ctx, t, "proxy-grpc", port => Servers.ProxyNginxGrpc(ctx.Work, port, ctx.H2cPort, ctx.Cores), "http", h2c: true);
+
+    /// <summary>nginx with the config made for its port; ready once it proxies (an h2c probe call for the h2c target).</summary>
+    private static async Task<RunningTarget> StartNginxWithAsync(TargetContext ctx, Target t, string label, Func<int, string> config, string scheme, bool h2c = false)
     {
         var port = Proc.FreePort();
-        var (certificate, key) = BenchCertificate.Files(ctx.Work);
-        var conf = Path.Combine(ctx.Work, $"proxy-https-{ctx.Placement}.conf");
-        await File.WriteAllTextAsync(conf, Servers.ProxyNginx(ctx.Work, port, ctx.UpstreamPort, ctx.Cores, (certificate, key)));
-        var proc = Proc.Start("nginx", ["-p", ctx.Work, "-e", Path.Combine(ctx.Work, "proxy-https-error.log"), "-c", conf], ctx.ProxyCpu);
-        var r = new RunningTarget(t, $"https://127.0.0.1:{port}/", proc);
-        r.NotAvailable = await Http.WaitOkAsync(r.Url, proc, TimeSpan.FromSeconds(20)) is { } why ? "n/a: " + why : null;
-        return r;
+        var conf = Path.Combine(ctx.Work, $"{label}-{ctx.Placement}.conf");
+        await File.WriteAllTextAsync(conf, config(port));
+        var proc = Proc.Start("nginx", ["-p", ctx.Work, "-e", Path.Combine(ctx.Work, $"{label}-error.log"), "-c", conf], ctx.ProxyCpu);
+        var r = new RunningTarget(t, $"{scheme}://127.0.0.1:{port}/", proc);
+        var why = h2c ? await H2Load.WaitOkAsync(r.Url, proc, TimeSpan.FromSeconds(20)) : await Http.WaitOkAsync(r.Url, proc, TimeSpan.FromSeconds(20));
+        r.NotAvailable = why is null ? null : "n/a: " + why;
+        return h2c ? H2cLoad(r, ctx) : r;
     }
 
     private static async Task<RunningTarget> StartHaproxyAsync(TargetContext ctx, Target t)
