@@ -25,6 +25,7 @@ using Gateway.SharedState;
 using Gateway.Shutdown;
 using Gateway.Streams;
 using Gateway.Tls;
+using Gateway.Transport;
 using Gateway.TrafficSplit;
 
 namespace Gateway;
@@ -37,6 +38,7 @@ internal static class GatewayComposition
         .AddManagement()
         .AddAccessLog()
         .AddHardening()
+        .AddTransportSettings()
         .AddSharedState()
         .AddConnectionPools()
         .AddAffinity()
