@@ -1,7 +1,9 @@
 using Gateway;
 using Gateway.Configuration;
+using Gateway.Foundation;
 using Gateway.Observability;
 
+ProcessDefaults.Apply(); // socket completions inline, two malloc arenas: as the image runs, wherever it starts
 // The content root is the app's own folder, so its appsettings.json (logging defaults) applies wherever it starts from.
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 var validate = ValidateCommand.Parse(args); // --validate FILE: check a config file and exit (no listeners)
