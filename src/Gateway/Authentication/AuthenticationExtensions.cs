@@ -40,12 +40,25 @@ internal static class AuthenticationExtensions
 
     /// <summary>
     /// After routing and CORS (a preflight carries no token): 401/403 before a rate-limit permit is spent. Only
-    /// requests to a route with an <c>AuthorizationPolicy</c> other than <c>Anonymous</c> enter ASP.NET Core's
-    /// middleware, which otherwise costs every request an async state machine and an Items dictionary.
+    /// requests to a route with an <c>AuthorizationPolicy</c> other than <c>Anonymous</c> are authorized: a token the
+    /// route's policy already allowed goes on at once (<see cref="CachedAuthorizationStep"/>), any other request enters
+    /// ASP.NET Core's authorization middleware.
     /// </summary>
-    public static WebApplication UseGatewayAuthorization(this WebApplication app)
+    public static IApplicationBuilder UseGatewayAuthorization(this IApplicationBuilder app)
     {
-        app.UseWhen(static context => context.GetEndpoint()?.Metadata.GetMetadata<IAuthorizeData>() is not null, static branch => branch.UseAuthorization());
+        app.Use(next =>
+        {
+            var aspNetCore = app.New();
+            aspNetCore.UseAuthorization();
+            aspNetCore.Run(next);
+            var services = app.ApplicationServices;
+            return new CachedAuthorizationStep(
+                next,
+                aspNetCore.Build(),
+                services.GetRequiredService<IAuthorizationPolicyProvider>(),
+                services.GetRequiredService<IOptionsMonitor<JwtBearerOptions>>(),
+                services.GetRequiredService<AuthMetrics>()).InvokeAsync;
+        });
         return app;
     }
 }
