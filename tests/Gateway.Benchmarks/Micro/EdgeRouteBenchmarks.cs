@@ -190,6 +190,17 @@ public class EdgeRouteBenchmarks
         return context.Response.StatusCode;
     }
 
+    [Benchmark(Description = "UseResponseCompression, 64-byte JSON body, gzip")]
+    public async Task<int> CompressedGzip()
+    {
+        await using var scope = _scopes.CreateAsyncScope();
+        var context = NewContext(scope, _compressionEndpoint);
+        context.Request.Headers.AcceptEncoding = "gzip";
+        context.Response.Body = Stream.Null;
+        await _compression(context);
+        return context.Response.StatusCode;
+    }
+
     private static DefaultHttpContext NewContext(AsyncServiceScope scope, Endpoint endpoint)
     {
         var context = new DefaultHttpContext { RequestServices = scope.ServiceProvider };

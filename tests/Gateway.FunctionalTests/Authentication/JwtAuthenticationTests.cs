@@ -222,6 +222,86 @@ public sealed class JwtAuthenticationTests(ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public async Task ARepeatedToken_IsAllowedFromTheCache_WithItsClaimHeaders_UntilItExpires_AndAReloadedPolicyOrSchemeDecidesAgain()
+    {
+        await using var idp = await LoopbackIdentityProvider.StartAsync();
+        await using var upstream = await UpstreamServer.StartAsync("orders");
+        var config = AuthConfig.Build(idp, upstream).Set("Gateway:Authentication:Schemes:idp:ClockSkew", "00:00:00");
+        await using var gateway = await GatewayProcess.StartAsync(config.ToJson());
+        using var client = gateway.CreateProxyClient(TimeSpan.FromSeconds(60));
+        try
+        {
+            // The same token again and again (the second and later requests are the cached path): each one 200, with
+            // the claim headers from the token, never the forged one, and counted as allowed.
+            var reader = idp.Token(AuthConfig.Audience, Reader);
+            for (var i = 0; i < 3; i++)
+            {
+                using var ok = await SendAsync(client, "/orders/1", reader, forgedUser: "admin");
+                Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+                Assert.True(upstream.Requests.TryDequeue(out var seen));
+                Assert.Equal("user-42", seen.Headers["X-User-Id"]);
+                Assert.Equal("profile orders.read", seen.Headers["X-User-Scope"]);
+                Assert.False(seen.Headers.ContainsKey("Authorization"));
+            }
+
+            // Another route's policy on the same token is decided for itself, then cached too.
+            Assert.Equal(HttpStatusCode.OK, await StatusAsync(client, "/any/1", reader));
+            Assert.Equal(HttpStatusCode.OK, await StatusAsync(client, "/any/1", reader));
+            await Wait.UntilAsync(async () => await ResultsAsync(gateway, "orders", "allowed") == 3, TimeSpan.FromSeconds(10), "gateway_auth_results_total to count the cached decisions");
+            Assert.Equal(2, await ResultsAsync(gateway, "any", "allowed"));
+
+            // Expiry is checked on every request against the clock (ClockSkew 0 here): a request sent after the
+            // token's exp is refused, however often the token was allowed before.
+            var expiresAt = DateTime.UtcNow.AddSeconds(3);
+            expiresAt = expiresAt.AddTicks(-(expiresAt.Ticks % TimeSpan.TicksPerSecond)); // exp is in whole seconds
+            var shortLived = idp.Token(AuthConfig.Audience, Reader, expires: expiresAt);
+            var allowedBefore = 0;
+            await Wait.UntilAsync(async () =>
+            {
+                var sent = DateTime.UtcNow;
+                var status = await StatusAsync(client, "/orders/1", shortLived);
+                if (sent > expiresAt)
+                {
+                    Assert.Equal(HttpStatusCode.Unauthorized, status);
+                    return true;
+                }
+
+                allowedBefore += status == HttpStatusCode.OK ? 1 : 0;
+                return false;
+            }, TimeSpan.FromSeconds(30), "a request after the short-lived token's expiry", pollMs: 50);
+            output.WriteLine($"short-lived token allowed {allowedBefore} time(s) before its exp, refused after");
+            Assert.True(allowedBefore > 1, "the short-lived token was used from the cache before it expired");
+
+            // A reloaded policy is a new policy: the cached decision for the old one never applies to it.
+            var stricter = config.Set("Gateway:Authorization:Policies:orders-read", JsonNode.Parse("""{ "RequireClaims": { "scope": ["orders.admin"] } }"""));
+            await gateway.WriteConfigAsync(stricter.ToJson());
+            await Wait.UntilAsync(async () =>
+            {
+                var status = await StatusAsync(client, "/orders/1", reader);
+                Assert.True(status is HttpStatusCode.OK or HttpStatusCode.Forbidden, $"{(int)status} while the policy reloads");
+                return status == HttpStatusCode.Forbidden;
+            }, TimeSpan.FromSeconds(30), "the reloaded policy to refuse the cached token");
+            Assert.Equal(HttpStatusCode.Forbidden, await StatusAsync(client, "/orders/1", reader));
+
+            // A changed scheme drops its validated tokens: the token's audience is no longer accepted.
+            var otherAudience = stricter.Set("Gateway:Authentication:Schemes:idp:Audiences", new JsonArray("billing-api"));
+            await gateway.WriteConfigAsync(otherAudience.ToJson());
+            await Wait.UntilAsync(async () =>
+            {
+                var status = await StatusAsync(client, "/any/1", reader);
+                Assert.True(status is HttpStatusCode.OK or HttpStatusCode.Unauthorized, $"{(int)status} while the scheme reloads");
+                return status == HttpStatusCode.Unauthorized;
+            }, TimeSpan.FromSeconds(30), "the changed scheme to refuse the token it had cached");
+            Assert.Equal(HttpStatusCode.Unauthorized, await StatusAsync(client, "/any/1", reader));
+        }
+        catch
+        {
+            output.WriteLine(gateway.Output);
+            throw;
+        }
+    }
+
     private static async Task<HttpStatusCode> StatusAsync(HttpClient client, string path, string? token)
     {
         using var response = await SendAsync(client, path, token, forgedUser: null);
