@@ -37,6 +37,8 @@ public class EdgeRouteBenchmarks
     private RequestDelegate _authorization = null!;
     private RequestDelegate _aspNetCoreAuthorization = null!;
     private RequestDelegate _compression = null!;
+    private ServiceProvider _plainServices = null!;
+    private RequestDelegate _plainCompression = null!;
     private Endpoint _authEndpoint = null!;
     private Endpoint _compressionEndpoint = null!;
     private string _authorizationHeader = null!;
@@ -97,6 +99,27 @@ public class EdgeRouteBenchmarks
         });
         _compression = compression.Build();
 
+        // ASP.NET Core's ResponseCompression as it comes (its own Brotli provider at Fastest, its own provider of which
+        // responses to compress), to show what the gateway's per-route wrapper adds.
+        var plain = new ServiceCollection();
+        plain.AddLogging();
+        plain.AddResponseCompression(static options =>
+        {
+            options.EnableForHttps = true;
+            options.Providers.Add<Microsoft.AspNetCore.ResponseCompression.BrotliCompressionProvider>();
+        });
+        plain.Configure<Microsoft.AspNetCore.ResponseCompression.BrotliCompressionProviderOptions>(static o => o.Level = System.IO.Compression.CompressionLevel.Fastest);
+        _plainServices = plain.BuildServiceProvider();
+        var plainApp = new ApplicationBuilder(_plainServices);
+        plainApp.UseResponseCompression();
+        plainApp.Run(static context =>
+        {
+            context.Response.ContentType = "application/json";
+            context.Response.ContentLength = Body.Length;
+            return context.Response.Body.WriteAsync(Body).AsTask();
+        });
+        _plainCompression = plainApp.Build();
+
         // The route endpoints as YARP builds them: the route model, and AuthorizeAttribute for the route's AuthorizationPolicy.
         var authRoute = new RouteModel(new RouteConfig { RouteId = "bench", ClusterId = "bench", AuthorizationPolicy = "bench" }, cluster: null, HttpTransformer.Default);
         _authEndpoint = new Endpoint(static _ => Task.CompletedTask, new EndpointMetadataCollection(authRoute, new AuthorizeAttribute("bench")), "bench");
@@ -127,7 +150,11 @@ public class EdgeRouteBenchmarks
     }
 
     [GlobalCleanup]
-    public void Cleanup() => _services.Dispose();
+    public void Cleanup()
+    {
+        _services.Dispose();
+        _plainServices.Dispose();
+    }
 
     [Benchmark(Baseline = true, Description = "baseline: HttpContext + request scope + Authorization header")]
     public async Task<int> Baseline()
@@ -187,6 +214,19 @@ public class EdgeRouteBenchmarks
         context.Request.Headers.AcceptEncoding = "br, gzip";
         context.Response.Body = Stream.Null;
         await _compression(context);
+        return context.Response.StatusCode;
+    }
+
+    [Benchmark(Description = "ASP.NET Core's ResponseCompression without the gateway's route provider, 64-byte JSON body, br")]
+    public async Task<int> PlainCompressed()
+    {
+        await using var scope = _plainServices.CreateAsyncScope();
+        var context = new DefaultHttpContext { RequestServices = scope.ServiceProvider };
+        context.Request.Method = HttpMethods.Get;
+        context.Request.Path = "/";
+        context.Request.Headers.AcceptEncoding = "br, gzip";
+        context.Response.Body = Stream.Null;
+        await _plainCompression(context);
         return context.Response.StatusCode;
     }
 
