@@ -8,6 +8,9 @@ namespace Gateway.Authentication;
 
 internal static class AuthenticationExtensions
 {
+    private const string AuthenticationMiddlewareSetKey = "__AuthenticationMiddlewareSet";
+    private const string AuthorizationMiddlewareSetKey = "__AuthorizationMiddlewareSet";
+
     /// <summary>
     /// JWT bearer schemes (<c>Gateway:Authentication</c>) and authorization policies (<c>Gateway:Authorization</c>)
     /// from config, on ASP.NET Core's JwtBearer handler and authorization middleware, for YARP's route
@@ -46,6 +49,13 @@ internal static class AuthenticationExtensions
     /// </summary>
     public static IApplicationBuilder UseGatewayAuthorization(this IApplicationBuilder app)
     {
+        // WebApplication puts UseAuthentication and UseAuthorization in front of the whole pipeline unless the app's
+        // Properties carry these keys (which those two set, but ours run inside a branch, whose Properties are a copy).
+        // With one scheme defined (then the default scheme) that ran the JwtBearer handler on every request with a
+        // token, on every route, policy or not: a second authentication of each authorized request. The gateway
+        // authenticates only for a route's policy, here.
+        app.Properties[AuthenticationMiddlewareSetKey] = true;
+        app.Properties[AuthorizationMiddlewareSetKey] = true;
         app.Use(next =>
         {
             var aspNetCore = app.New();

@@ -227,7 +227,8 @@ public sealed class JwtAuthenticationTests(ITestOutputHelper output)
     {
         await using var idp = await LoopbackIdentityProvider.StartAsync();
         await using var upstream = await UpstreamServer.StartAsync("orders");
-        var config = AuthConfig.Build(idp, upstream).Set("Gateway:Authentication:Schemes:idp:ClockSkew", "00:00:00");
+        var config = AuthConfig.Build(idp, upstream).Set("Gateway:Authentication:Schemes:idp:ClockSkew", "00:00:00")
+            .Set("Logging:LogLevel:Microsoft.AspNetCore.Authentication", "Debug"); // the handler says when it authenticates
         await using var gateway = await GatewayProcess.StartAsync(config.ToJson());
         using var client = gateway.CreateProxyClient(TimeSpan.FromSeconds(60));
         try
@@ -245,11 +246,15 @@ public sealed class JwtAuthenticationTests(ITestOutputHelper output)
                 Assert.False(seen.Headers.ContainsKey("Authorization"));
             }
 
+            // Only the first of them went through the JwtBearer handler.
+            Assert.Equal(1, Occurrences(gateway.Output, "AuthenticationScheme: idp was successfully authenticated"));
+
             // Another route's policy on the same token is decided for itself, then cached too.
             Assert.Equal(HttpStatusCode.OK, await StatusAsync(client, "/any/1", reader));
             Assert.Equal(HttpStatusCode.OK, await StatusAsync(client, "/any/1", reader));
             await Wait.UntilAsync(async () => await ResultsAsync(gateway, "orders", "allowed") == 3, TimeSpan.FromSeconds(10), "gateway_auth_results_total to count the cached decisions");
             Assert.Equal(2, await ResultsAsync(gateway, "any", "allowed"));
+            Assert.Equal(2, Occurrences(gateway.Output, "AuthenticationScheme: idp was successfully authenticated"));
 
             // Expiry is checked on every request against the clock (ClockSkew 0 here): a request sent after the
             // token's exp is refused, however often the token was allowed before.
@@ -300,6 +305,17 @@ public sealed class JwtAuthenticationTests(ITestOutputHelper output)
             output.WriteLine(gateway.Output);
             throw;
         }
+    }
+
+    private static int Occurrences(string text, string value)
+    {
+        var count = 0;
+        for (var i = text.IndexOf(value, StringComparison.Ordinal); i >= 0; i = text.IndexOf(value, i + value.Length, StringComparison.Ordinal))
+        {
+            count++;
+        }
+
+        return count;
     }
 
     private static async Task<HttpStatusCode> StatusAsync(HttpClient client, string path, string? token)
