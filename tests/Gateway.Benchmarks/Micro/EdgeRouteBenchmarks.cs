@@ -38,6 +38,7 @@ public class EdgeRouteBenchmarks
     private RequestDelegate _aspNetCoreAuthorization = null!;
     private RequestDelegate _compression = null!;
     private ServiceProvider _plainServices = null!;
+    private IServiceScopeFactory _plainScopes = null!;
     private RequestDelegate _plainCompression = null!;
     private Endpoint _authEndpoint = null!;
     private Endpoint _compressionEndpoint = null!;
@@ -110,6 +111,7 @@ public class EdgeRouteBenchmarks
         });
         plain.Configure<Microsoft.AspNetCore.ResponseCompression.BrotliCompressionProviderOptions>(static o => o.Level = System.IO.Compression.CompressionLevel.Fastest);
         _plainServices = plain.BuildServiceProvider();
+        _plainScopes = _plainServices.GetRequiredService<IServiceScopeFactory>();
         var plainApp = new ApplicationBuilder(_plainServices);
         plainApp.UseResponseCompression();
         plainApp.Run(static context =>
@@ -157,33 +159,13 @@ public class EdgeRouteBenchmarks
     }
 
     [Benchmark(Baseline = true, Description = "baseline: HttpContext + request scope + Authorization header")]
-    public async Task<int> Baseline()
-    {
-        await using var scope = _scopes.CreateAsyncScope();
-        var context = NewContext(scope, _authEndpoint);
-        context.Request.Headers.Authorization = _authorizationHeader;
-        return context.Response.StatusCode;
-    }
+    public Task<int> Baseline() => RequestAsync(null, _authEndpoint, _authorizationHeader);
 
     [Benchmark(Description = "UseGatewayAuthorization, valid RS256 token, policy allowed it before (CachedAuthorizationStep)")]
-    public async Task<int> Authorized()
-    {
-        await using var scope = _scopes.CreateAsyncScope();
-        var context = NewContext(scope, _authEndpoint);
-        context.Request.Headers.Authorization = _authorizationHeader;
-        await _authorization(context);
-        return context.Response.StatusCode;
-    }
+    public Task<int> Authorized() => RequestAsync(_authorization, _authEndpoint, _authorizationHeader);
 
     [Benchmark(Description = "before: ASP.NET Core's UseAuthorization alone, valid RS256 token (cached), policy allows")]
-    public async Task<int> AspNetCoreAuthorized()
-    {
-        await using var scope = _scopes.CreateAsyncScope();
-        var context = NewContext(scope, _authEndpoint);
-        context.Request.Headers.Authorization = _authorizationHeader;
-        await _aspNetCoreAuthorization(context);
-        return context.Response.StatusCode;
-    }
+    public Task<int> AspNetCoreAuthorized() => RequestAsync(_aspNetCoreAuthorization, _authEndpoint, _authorizationHeader);
 
     [Benchmark(Description = "split: HttpContext.AuthenticateAsync(scheme) alone (JwtBearer handler, cached token)")]
     public async Task<bool> AuthenticateOnly()
@@ -207,46 +189,48 @@ public class EdgeRouteBenchmarks
     }
 
     [Benchmark(Description = "UseResponseCompression, 64-byte JSON body, br")]
-    public async Task<int> Compressed()
-    {
-        await using var scope = _scopes.CreateAsyncScope();
-        var context = NewContext(scope, _compressionEndpoint);
-        context.Request.Headers.AcceptEncoding = "br, gzip";
-        context.Response.Body = Stream.Null;
-        await _compression(context);
-        return context.Response.StatusCode;
-    }
+    public Task<int> Compressed() => RequestAsync(_compression, _compressionEndpoint, authorization: null, "br, gzip");
 
     [Benchmark(Description = "ASP.NET Core's ResponseCompression without the gateway's route provider, 64-byte JSON body, br")]
-    public async Task<int> PlainCompressed()
-    {
-        await using var scope = _plainServices.CreateAsyncScope();
-        var context = new DefaultHttpContext { RequestServices = scope.ServiceProvider };
-        context.Request.Method = HttpMethods.Get;
-        context.Request.Path = "/";
-        context.Request.Headers.AcceptEncoding = "br, gzip";
-        context.Response.Body = Stream.Null;
-        await _plainCompression(context);
-        return context.Response.StatusCode;
-    }
+    public Task<int> PlainCompressed() => RequestAsync(_plainCompression, endpoint: null, authorization: null, "br, gzip", _plainScopes);
 
     [Benchmark(Description = "UseResponseCompression, 64-byte JSON body, gzip")]
-    public async Task<int> CompressedGzip()
+    public Task<int> CompressedGzip() => RequestAsync(_compression, _compressionEndpoint, authorization: null, "gzip");
+
+    /// <summary>One request through <paramref name="pipeline"/> (none: the context alone), its status.</summary>
+    private async Task<int> RequestAsync(RequestDelegate? pipeline, Endpoint? endpoint, string? authorization, string? acceptEncoding = null, IServiceScopeFactory? scopes = null)
     {
-        await using var scope = _scopes.CreateAsyncScope();
-        var context = NewContext(scope, _compressionEndpoint);
-        context.Request.Headers.AcceptEncoding = "gzip";
-        context.Response.Body = Stream.Null;
-        await _compression(context);
+        await using var scope = (scopes ?? _scopes).CreateAsyncScope();
+        var context = NewContext(scope, endpoint);
+        if (authorization is not null)
+        {
+            context.Request.Headers.Authorization = authorization;
+        }
+
+        if (acceptEncoding is not null)
+        {
+            context.Request.Headers.AcceptEncoding = acceptEncoding;
+            context.Response.Body = Stream.Null;
+        }
+
+        if (pipeline is not null)
+        {
+            await pipeline(context);
+        }
+
         return context.Response.StatusCode;
     }
 
-    private static DefaultHttpContext NewContext(AsyncServiceScope scope, Endpoint endpoint)
+    private static DefaultHttpContext NewContext(AsyncServiceScope scope, Endpoint? endpoint)
     {
         var context = new DefaultHttpContext { RequestServices = scope.ServiceProvider };
         context.Request.Method = HttpMethods.Get;
         context.Request.Path = "/";
-        context.SetEndpoint(endpoint);
+        if (endpoint is not null)
+        {
+            context.SetEndpoint(endpoint);
+        }
+
         return context;
     }
 
