@@ -3,9 +3,10 @@
 // on at once as the user it was allowed as; every other request goes through ASP.NET Core's authorization middleware
 // (JwtBearer handler, policy evaluation, AuthorizationResultHandler), which also fills the cache on success.
 // Gap: ASP.NET Core authenticates and evaluates the policy from scratch on every request: a handler instance, a clone of
-// TokenValidationParameters, events, a ticket and a principal, a combined policy, an authorization context (~7 us and
-// ~8.5 KB a request here, with the token's signature check already cached). Its own policy cache
-// (AllowsCachingPolicies) is per endpoint and would outlive a policy reload that leaves the routes as they are.
+// TokenValidationParameters, events, a ticket and a principal, a combined policy, an authorization context (~10-12 us
+// and ~8.4 KB a request in EdgeRouteBenchmarks, with the token's signature check already cached; this path: ~1 us,
+// 296 B). ASP.NET Core has no cache of authentication results, and its policy cache (AllowsCachingPolicies) is per
+// endpoint and would outlive a policy reload that leaves the routes as they are.
 // Sound because the gateway's policies come from config only (schemes, authenticated user, claims, scopes, roles): a
 // pure function of the validated token, which the cache key is; JwtBearer's events here act only on a challenge.
 // A reload builds new policy instances and a changed scheme new options with a new cache, so neither meets an old
