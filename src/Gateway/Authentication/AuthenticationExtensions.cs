@@ -8,6 +8,9 @@ namespace Gateway.Authentication;
 
 internal static class AuthenticationExtensions
 {
+    private const string AuthenticationMiddlewareSetKey = "__AuthenticationMiddlewareSet";
+    private const string AuthorizationMiddlewareSetKey = "__AuthorizationMiddlewareSet";
+
     /// <summary>
     /// JWT bearer schemes (<c>Gateway:Authentication</c>) and authorization policies (<c>Gateway:Authorization</c>)
     /// from config, on ASP.NET Core's JwtBearer handler and authorization middleware, for YARP's route
@@ -40,12 +43,32 @@ internal static class AuthenticationExtensions
 
     /// <summary>
     /// After routing and CORS (a preflight carries no token): 401/403 before a rate-limit permit is spent. Only
-    /// requests to a route with an <c>AuthorizationPolicy</c> other than <c>Anonymous</c> enter ASP.NET Core's
-    /// middleware, which otherwise costs every request an async state machine and an Items dictionary.
+    /// requests to a route with an <c>AuthorizationPolicy</c> other than <c>Anonymous</c> are authorized: a token the
+    /// route's policy already allowed goes on at once (<see cref="CachedAuthorizationStep"/>), any other request enters
+    /// ASP.NET Core's authorization middleware.
     /// </summary>
-    public static WebApplication UseGatewayAuthorization(this WebApplication app)
+    public static IApplicationBuilder UseGatewayAuthorization(this IApplicationBuilder app)
     {
-        app.UseWhen(static context => context.GetEndpoint()?.Metadata.GetMetadata<IAuthorizeData>() is not null, static branch => branch.UseAuthorization());
+        // WebApplication puts UseAuthentication and UseAuthorization in front of the whole pipeline unless the app's
+        // Properties carry these keys (which those two set, but ours run inside a branch, whose Properties are a copy).
+        // With one scheme defined (then the default scheme) that ran the JwtBearer handler on every request with a
+        // token, on every route, policy or not: a second authentication of each authorized request. The gateway
+        // authenticates only for a route's policy, here.
+        app.Properties[AuthenticationMiddlewareSetKey] = true;
+        app.Properties[AuthorizationMiddlewareSetKey] = true;
+        app.Use(next =>
+        {
+            var aspNetCore = app.New();
+            aspNetCore.UseAuthorization();
+            aspNetCore.Run(next);
+            var services = app.ApplicationServices;
+            return new CachedAuthorizationStep(
+                next,
+                aspNetCore.Build(),
+                services.GetRequiredService<IAuthorizationPolicyProvider>(),
+                services.GetRequiredService<IOptionsMonitor<JwtBearerOptions>>(),
+                services.GetRequiredService<AuthMetrics>()).InvokeAsync;
+        });
         return app;
     }
 }

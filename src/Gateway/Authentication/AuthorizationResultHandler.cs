@@ -3,13 +3,15 @@
 // Gap: ASP.NET Core's default handler answers with an empty body. Also counts every decision.
 using Gateway.Foundation;
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Authorization.Policy;
+using Microsoft.Extensions.Options;
 using Yarp.ReverseProxy.Model;
 
 namespace Gateway.Authentication;
 
-internal sealed class AuthorizationResultHandler(AuthMetrics metrics) : IAuthorizationMiddlewareResultHandler
+internal sealed class AuthorizationResultHandler(AuthMetrics metrics, IAuthorizationPolicyProvider policies, IOptionsMonitor<JwtBearerOptions> schemes) : IAuthorizationMiddlewareResultHandler
 {
     public static readonly byte[] Unauthorized = ErrorBody.Create("unauthorized");
     public static readonly byte[] ForbiddenBody = ErrorBody.Create("forbidden");
@@ -20,6 +22,7 @@ internal sealed class AuthorizationResultHandler(AuthMetrics metrics) : IAuthori
         if (authorizeResult.Succeeded)
         {
             metrics.Record(route, AuthMetrics.Allowed);
+            CachedAuthorizationStep.RememberAllowed(context, policy, policies, schemes); // the next request with this token skips all this
             return next(context);
         }
 

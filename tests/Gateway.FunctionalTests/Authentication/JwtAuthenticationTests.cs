@@ -222,6 +222,101 @@ public sealed class JwtAuthenticationTests(ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public async Task ARepeatedToken_IsAllowedFromTheCache_WithItsClaimHeaders_UntilItExpires_AndAReloadedPolicyOrSchemeDecidesAgain()
+    {
+        await using var idp = await LoopbackIdentityProvider.StartAsync();
+        await using var upstream = await UpstreamServer.StartAsync("orders");
+        var config = AuthConfig.Build(idp, upstream).Set("Gateway:Authentication:Schemes:idp:ClockSkew", "00:00:00")
+            .Set("Logging:LogLevel:Microsoft.AspNetCore.Authentication", "Debug"); // the handler says when it authenticates
+        await using var gateway = await GatewayProcess.StartAsync(config.ToJson());
+        using var client = gateway.CreateProxyClient(TimeSpan.FromSeconds(60));
+        try
+        {
+            // The same token again and again (the second and later requests are the cached path): each one 200, with
+            // the claim headers from the token, never the forged one, and counted as allowed.
+            var reader = idp.Token(AuthConfig.Audience, Reader);
+            for (var i = 0; i < 3; i++)
+            {
+                using var ok = await SendAsync(client, "/orders/1", reader, forgedUser: "admin");
+                Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+                Assert.True(upstream.Requests.TryDequeue(out var seen));
+                Assert.Equal("user-42", seen.Headers["X-User-Id"]);
+                Assert.Equal("profile orders.read", seen.Headers["X-User-Scope"]);
+                Assert.False(seen.Headers.ContainsKey("Authorization"));
+            }
+
+            // Only the first of them went through the JwtBearer handler.
+            Assert.Equal(1, Occurrences(gateway.Output, "AuthenticationScheme: idp was successfully authenticated"));
+
+            // Another route's policy on the same token is decided for itself, then cached too.
+            Assert.Equal(HttpStatusCode.OK, await StatusAsync(client, "/any/1", reader));
+            Assert.Equal(HttpStatusCode.OK, await StatusAsync(client, "/any/1", reader));
+            await Wait.UntilAsync(async () => await ResultsAsync(gateway, "orders", "allowed") == 3, TimeSpan.FromSeconds(10), "gateway_auth_results_total to count the cached decisions");
+            Assert.Equal(2, await ResultsAsync(gateway, "any", "allowed"));
+            Assert.Equal(2, Occurrences(gateway.Output, "AuthenticationScheme: idp was successfully authenticated"));
+
+            // Expiry is checked on every request against the clock (ClockSkew 0 here): a request sent after the
+            // token's exp is refused, however often the token was allowed before.
+            var expiresAt = DateTime.UtcNow.AddSeconds(3);
+            expiresAt = expiresAt.AddTicks(-(expiresAt.Ticks % TimeSpan.TicksPerSecond)); // exp is in whole seconds
+            var shortLived = idp.Token(AuthConfig.Audience, Reader, expires: expiresAt);
+            var allowedBefore = 0;
+            await Wait.UntilAsync(async () =>
+            {
+                var sent = DateTime.UtcNow;
+                var status = await StatusAsync(client, "/orders/1", shortLived);
+                if (sent > expiresAt)
+                {
+                    Assert.Equal(HttpStatusCode.Unauthorized, status);
+                    return true;
+                }
+
+                allowedBefore += status == HttpStatusCode.OK ? 1 : 0;
+                return false;
+            }, TimeSpan.FromSeconds(30), "a request after the short-lived token's expiry", pollMs: 50);
+            output.WriteLine($"short-lived token allowed {allowedBefore} time(s) before its exp, refused after");
+            Assert.True(allowedBefore > 1, "the short-lived token was used from the cache before it expired");
+
+            // A reloaded policy is a new policy: the cached decision for the old one never applies to it.
+            config.Set("Gateway:Authorization:Policies:orders-read", JsonNode.Parse("""{ "RequireClaims": { "scope": ["orders.admin"] } }"""));
+            await ReloadUntilAsync(gateway, client, config, "/orders/1", reader, HttpStatusCode.Forbidden, "the reloaded policy to refuse the cached token");
+
+            // A changed scheme drops its validated tokens: the token's audience is no longer accepted.
+            config.Set("Gateway:Authentication:Schemes:idp:Audiences", new JsonArray("billing-api"));
+            await ReloadUntilAsync(gateway, client, config, "/any/1", reader, HttpStatusCode.Unauthorized, "the changed scheme to refuse the token it had cached");
+        }
+        catch
+        {
+            output.WriteLine(gateway.Output);
+            throw;
+        }
+    }
+
+    /// <summary>Writes the config, then sends the token until the answer turns from 200 to <paramref name="refused"/> (nothing else in between), and once more.</summary>
+    private static async Task ReloadUntilAsync(GatewayProcess gateway, HttpClient client, JsonObject config, string path, string token, HttpStatusCode refused, string what)
+    {
+        await gateway.WriteConfigAsync(config.ToJson());
+        await Wait.UntilAsync(async () =>
+        {
+            var status = await StatusAsync(client, path, token);
+            Assert.True(status == HttpStatusCode.OK || status == refused, $"{(int)status} while the config reloads");
+            return status == refused;
+        }, TimeSpan.FromSeconds(30), what);
+        Assert.Equal(refused, await StatusAsync(client, path, token));
+    }
+
+    private static int Occurrences(string text, string value)
+    {
+        var count = 0;
+        for (var i = text.IndexOf(value, StringComparison.Ordinal); i >= 0; i = text.IndexOf(value, i + value.Length, StringComparison.Ordinal))
+        {
+            count++;
+        }
+
+        return count;
+    }
+
     private static async Task<HttpStatusCode> StatusAsync(HttpClient client, string path, string? token)
     {
         using var response = await SendAsync(client, path, token, forgedUser: null);

@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using System.Security.Cryptography;
 using Gateway.Authentication;
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.Extensions.Time.Testing;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
@@ -56,6 +57,40 @@ public sealed class ValidatedTokenCacheTests
         Assert.False((await cache.ValidateTokenAsync(token, Parameters())).IsValid);
         Assert.False((await cache.ValidateTokenAsync(token, Parameters())).IsValid);
         Assert.Equal(2, inner.Validations);
+    }
+
+    [Fact]
+    public async Task AnAllowedDecision_IsKeptForThatPolicyInstanceOnly_WithAUserOfItsOwn_AndNotPastTheEntrysTime()
+    {
+        var (cache, _, time) = Create();
+        var token = Token(expires: time.GetUtcNow().UtcDateTime.AddSeconds(20));
+        var policy = new AuthorizationPolicyBuilder("idp").RequireAuthenticatedUser().Build();
+        Assert.False(cache.TryGetAllowed(token, policy, out _)); // nothing validated yet
+
+        var result = await cache.ValidateTokenAsync(token, Parameters());
+        var user = new ClaimsPrincipal(result.ClaimsIdentity);
+        Assert.False(cache.TryGetAllowed(token, policy, out _)); // validated, but no policy allowed it yet
+
+        cache.RememberAllowed(token, user, policy);
+        Assert.True(cache.TryGetAllowed(token.AsSpan(), policy, out var cached));
+        Assert.NotSame(user, cached);
+        Assert.Equal("user-1", cached.FindFirst("sub")?.Value);
+        Assert.True(cached.Identity?.IsAuthenticated);
+
+        // The same rules rebuilt by a reload are another instance: decided again.
+        Assert.False(cache.TryGetAllowed(token, new AuthorizationPolicyBuilder("idp").RequireAuthenticatedUser().Build(), out _));
+
+        // A user made of anything but this token's identity is never remembered.
+        var otherToken = Token(expires: time.GetUtcNow().UtcDateTime.AddHours(1));
+        await cache.ValidateTokenAsync(otherToken, Parameters());
+        cache.RememberAllowed(otherToken, new ClaimsPrincipal(new ClaimsIdentity()), policy);
+        Assert.False(cache.TryGetAllowed(otherToken, policy, out _));
+
+        // The token's exp (20 s) comes before MaxAge (30 s): checked against the clock on every call.
+        time.Advance(TimeSpan.FromSeconds(19));
+        Assert.True(cache.TryGetAllowed(token, policy, out _));
+        time.Advance(TimeSpan.FromSeconds(1));
+        Assert.False(cache.TryGetAllowed(token, policy, out _));
     }
 
     private static (ValidatedTokenCache, CountingHandler, FakeTimeProvider) Create()
