@@ -16,6 +16,7 @@
 # Gateway builds (load, coldstart, idle, stream): --gateway-r2r DIR/Gateway --gateway-aot DIR/Gateway add targets
 #   gateway-minimal-r2r / -aot (and gateway-grpc-r2r / -aot); --publish-builds publishes both into
 #   benchmark-results/builds/{r2r,aot} first and passes them, skipping (with a note) any whose publish fails.
+#   --gateway-build NAME=DIR/Gateway: any other build beside them, targets gateway-minimal-NAME.
 # Results: benchmark-results/results-<date>[-mode].md (gitignored).
 set -euo pipefail
 self=$(readlink -f "$0")

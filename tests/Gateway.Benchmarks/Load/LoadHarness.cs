@@ -358,6 +358,11 @@ internal sealed class HarnessOptions
                 case "--knob": o.KnobVariants.Add(ParseKnob(Next())); break;
                 case "--gateway-r2r": o.Builds.Add(new("-r2r", "composite ReadyToRun, self-contained", Next())); break;
                 case "--gateway-aot": o.Builds.Add(new("-aot", "Native AOT", Next())); break;
+                case "--gateway-build":
+                    // NAME=PATH: any other build (e.g. Native AOT with other publish properties), targets *-NAME.
+                    var build = Next().Split('=', 2);
+                    o.Builds.Add(new("-" + build[0], build[0], build[1]));
+                    break;
                 case "--note": o.Notes.Add(Next()); break;
                 case "--h2-streams": o.H2Streams = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 default: throw new ArgumentException($"unknown option {args[i]}");

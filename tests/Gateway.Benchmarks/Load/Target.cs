@@ -86,9 +86,11 @@ internal sealed class Target(string name, string description, Func<TargetContext
                 Task.FromResult(new RunningTarget(t, $"http://127.0.0.1:{ctx.UpstreamPort}/", null))),
             new("nginx", "nginx reverse proxy (reference)", StartNginxAsync),
         };
+        // With --gateway-aot or --gateway-r2r, the variants run on that build (the last one given) instead of the JIT one.
+        var build = o.Builds.Count > 0 ? o.Builds[^1] : null;
         foreach (var (label, env) in o.KnobVariants)
         {
-            list.Add(Gateway("gw " + label, string.Join(' ', env.Select(kv => $"{kv.Key}={kv.Value}")), ctx => Servers.GatewayMinimal(ctx.UpstreamPort), env));
+            list.Add(Gateway("gw " + label + build?.Suffix, string.Join(' ', env.Select(kv => $"{kv.Key}={kv.Value}")), ctx => Servers.GatewayMinimal(ctx.UpstreamPort), env, program: build?.Program));
         }
 
         return list;

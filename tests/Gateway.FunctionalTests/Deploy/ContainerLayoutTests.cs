@@ -50,16 +50,19 @@ public sealed class ContainerLayoutTests
                 [AppFacts.KestrelPort("Proxy")] = Ports.GetFree(),
                 [AppFacts.KestrelPort("Management")] = Ports.GetFree(),
             };
+            // The image holds the publish output in WORKDIR and starts the native executable there; here the native
+            // build the suite tests (tests/run.sh publishes it) stands in for it.
             var entrypoint = dockerfile.Final("ENTRYPOINT").Single().Parse().Words;
-            var info = new ProcessStartInfo(entrypoint[0])
+            Assert.Equal(Path.GetFileName(entrypoint[0]), AppFacts.AssemblyName);
+            var executable = TestPaths.GatewayExecutable
+                ?? throw new InvalidOperationException("the image runs the Native AOT build: set GATEWAY_TEST_EXECUTABLE to it (tests/run.sh does)");
+            var info = new ProcessStartInfo(executable)
             {
                 WorkingDirectory = workdir,
                 RedirectStandardOutput = true,
                 RedirectStandardError = true,
                 UseShellExecute = false,
             };
-            // The image holds the publish output in WORKDIR; here the build output stands in for it.
-            info.ArgumentList.Add(Path.Combine(Path.GetDirectoryName(TestPaths.GatewayDll)!, entrypoint[1]));
             // No API server here: the deployed config's Kubernetes-discovered cluster (`example` of config/kubernetes.json,
             // which the ConfigMap mounts over the image's default config/gateway.json) must find no credentials (not the
             // test machine's kubeconfig, nor a service account if the tests run in a pod), so its discovery cannot start,

@@ -39,9 +39,11 @@ public sealed class DockerfileTests
         var restore = Assert.Single(runs, w => w.Contains("restore"));
         Assert.Equal(AppFacts.ProjectPath, Assert.Single(restore, w => w.EndsWith(".csproj", StringComparison.Ordinal)));
 
-        // The functional tests run exactly this project's build output.
-        Assert.Equal(Path.GetFullPath(Path.Combine(TestPaths.RepoRoot, AppFacts.ProjectPath, "..", "bin", TestPaths.BuildConfiguration, AppFacts.TargetFramework, AppFacts.AssemblyName + ".dll")),
-            Path.GetFullPath(TestPaths.GatewayDll));
+        // The image ships the Native AOT build, which the functional tests run (tests/run.sh publishes it the same way).
+        Assert.Contains("-p:PublishAot=true", publish);
+        var runScript = File.ReadAllText(Path.Combine(TestPaths.RepoRoot, "tests", "run.sh"));
+        Assert.Contains($"dotnet publish {AppFacts.ProjectPath} -c Release -p:PublishAot=true", runScript, StringComparison.Ordinal);
+        Assert.Contains("GATEWAY_TEST_EXECUTABLE", runScript, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -54,9 +56,9 @@ public sealed class DockerfileTests
         Assert.Equal(output, copy.Words[0].TrimEnd('/'));
         Assert.Contains(copy.Words[1].TrimEnd('/'), new[] { ".", workdir });
 
+        // The native executable, by its absolute path in WORKDIR (no `dotnet`: the runtime-deps image has none).
         var entrypoint = _dockerfile.Final("ENTRYPOINT").Single().Parse().Words;
-        Assert.Equal(["dotnet", AppFacts.AssemblyName + ".dll"], entrypoint);
-        Assert.Equal("Gateway.dll", Path.GetFileName(TestPaths.GatewayDll));
+        Assert.Equal([$"{workdir.TrimEnd('/')}/{AppFacts.AssemblyName}"], entrypoint);
     }
 
     [Fact]
@@ -65,7 +67,7 @@ public sealed class DockerfileTests
         var tfmVersion = AppFacts.TargetFramework.Replace("net", string.Empty);
         var froms = _dockerfile.Instructions.Where(i => i.Keyword == "FROM").Select(i => i.Parse().Words[0]).ToList();
         Assert.StartsWith($"mcr.microsoft.com/dotnet/sdk:{tfmVersion}", froms[0]);
-        Assert.Equal($"mcr.microsoft.com/dotnet/aspnet:{tfmVersion}-noble-chiseled", froms[^1]);
+        Assert.Equal($"mcr.microsoft.com/dotnet/runtime-deps:{tfmVersion}-noble-chiseled", froms[^1]);
 
         var user = _dockerfile.Final("USER").Last().Arguments;
         Assert.True(long.TryParse(user, out var uid) && uid > 0, $"USER '{user}' must be a numeric non-root UID (runAsNonRoot can only verify numbers)");
