@@ -49,7 +49,7 @@ public sealed class DockerfileTests
     [Fact]
     public void Dockerfile_EntrypointRunsTheProjectsAssembly_FromThePublishOutput()
     {
-        var publish = _dockerfile.Instructions.Single(i => i.Keyword == "RUN" && i.Arguments.Contains("publish")).Parse().Words.ToList();
+        var publish = _dockerfile.Instructions.Where(i => i.Keyword == "RUN").Select(i => i.Parse().Words.ToList()).Single(w => w.Contains("publish"));
         var output = publish[publish.IndexOf("-o") + 1];
         var workdir = _dockerfile.Final("WORKDIR").Last().Arguments;
         var copy = _dockerfile.Final("COPY").Select(c => c.Parse()).Single(c => c.Flags.ContainsKey("from"));
