@@ -35,9 +35,9 @@ internal static class GatewayOptionsExtensions
 }
 
 /// <summary>
-/// Creates the options by reading them (<see cref="IConfigBindable{TSelf}.Read"/>) rather than binding into a new instance,
-/// which the generated binder cannot do for init-only properties. Never throws: a bad value is reported by
-/// OptionsConfigCheck, which refuses the config (exit 2 at start, rejected reload later), so here it keeps the defaults.
+/// Creates the options through the type's own generated binder call (<see cref="IConfigBindable{TSelf}.Read"/>), so no
+/// reflection binds them. Never throws: a bad value is reported by OptionsConfigCheck, which refuses the config (exit 2
+/// at start, rejected reload later), so here it keeps the defaults.
 /// </summary>
 internal sealed class ReadOptionsFactory<TOptions>(IConfigurationSection section) : IOptionsFactory<TOptions>
     where TOptions : class, IConfigBindable<TOptions>, new()
