@@ -15,7 +15,7 @@ internal sealed class ConfigAdminEndpoints : IAdminEndpoints
     public void Map(IEndpointRouteBuilder admin)
     {
         admin.MapGet("/config", (GatewayConfigStore store) =>
-            Results.Text(new JsonObject { ["path"] = store.Path, ["generation"] = store.Generation, ["inForce"] = store.InForce() }.ToJsonString(), "application/json"));
+            AdminJson.Result(new JsonObject { ["path"] = store.Path, ["generation"] = store.Generation, ["inForce"] = store.InForce() }));
         admin.MapPost("/config/validate", ValidateAsync);
     }
 
@@ -28,14 +28,14 @@ internal sealed class ConfigAdminEndpoints : IAdminEndpoints
         {
             if (body.Length + read > MaxCandidateBytes)
             {
-                return Results.Text(new JsonObject { ["error"] = "candidate_too_large", ["limitBytes"] = MaxCandidateBytes }.ToJsonString(), "application/json", statusCode: StatusCodes.Status413PayloadTooLarge);
+                return AdminJson.Result(new JsonObject { ["error"] = "candidate_too_large", ["limitBytes"] = MaxCandidateBytes }, StatusCodes.Status413PayloadTooLarge);
             }
 
             body.Write(buffer, 0, read);
         }
 
         var preview = store.Preview(GatewayConfigFile.Parse(body.ToArray(), "candidate"));
-        return Results.Text(ToJson(preview, includeChanges: true).ToJsonString(), "application/json");
+        return AdminJson.Result(ToJson(preview, includeChanges: true));
     }
 
     /// <summary>The dry run's JSON, shared by the admin endpoint and <c>--validate --json</c>.</summary>

@@ -18,7 +18,7 @@ internal sealed class DrainAdminEndpoints : IAdminEndpoints
         // Only destinations in the running config can be drained: a typo must not silently "succeed".
         if (!state.TryGetCluster(cluster, out var clusterState) || !clusterState.Destinations.TryGetValue(destination, out var destinationState))
         {
-            return Json(new JsonObject { ["error"] = $"no destination '{destination}' in cluster '{cluster}'" }, StatusCodes.Status404NotFound);
+            return AdminJson.Result(new JsonObject { ["error"] = $"no destination '{destination}' in cluster '{cluster}'" }, StatusCodes.Status404NotFound);
         }
 
         return await Apply(new DrainMark(clusterState.ClusterId, destinationState.DestinationId), true, sync);
@@ -36,11 +36,9 @@ internal sealed class DrainAdminEndpoints : IAdminEndpoints
     private static async Task<IResult> Apply(DrainMark mark, bool draining, DrainSync sync) =>
         await sync.SetAsync(mark, draining) switch
         {
-            DrainWriteResult.Applied => Json(new JsonObject { ["cluster"] = mark.ClusterId, ["destination"] = mark.DestinationId, ["draining"] = draining }, StatusCodes.Status200OK),
+            DrainWriteResult.Applied => AdminJson.Result(new JsonObject { ["cluster"] = mark.ClusterId, ["destination"] = mark.DestinationId, ["draining"] = draining }, StatusCodes.Status200OK),
             _ => Results.Problem(
                 detail: "Redis (Gateway:Redis) is unreachable, so the mark cannot be shared with the other replicas; nothing was changed. Retry when Redis is back.",
                 statusCode: StatusCodes.Status503ServiceUnavailable),
         };
-
-    private static IResult Json(JsonObject body, int statusCode) => Results.Text(body.ToJsonString(), "application/json", statusCode: statusCode);
 }

@@ -76,6 +76,6 @@ internal static class AdminEndpoints
             retiring.Add((JsonNode)new JsonObject { ["cluster"] = pool.ClusterId, ["generation"] = pool.Generation, ["inFlight"] = pool.InFlight });
         }
 
-        return Results.Text(new JsonObject { ["clusters"] = clusters, ["retiringPools"] = retiring }.ToJsonString(), "application/json");
+        return AdminJson.Result(new JsonObject { ["clusters"] = clusters, ["retiringPools"] = retiring });
     }
 }

@@ -32,7 +32,7 @@ internal sealed class CertificatesAdminEndpoints : IAdminEndpoints
             });
         }
 
-        return Results.Text(new JsonObject { ["certificates"] = certificates }.ToJsonString(), "application/json");
+        return AdminJson.Result(new JsonObject { ["certificates"] = certificates });
     });
 
     private static JsonArray Names(X509Certificate2 certificate, bool dns)

@@ -73,6 +73,6 @@ internal sealed class TrafficAdminEndpoints : IAdminEndpoints
             routes.Add((JsonNode?)entry);
         }
 
-        return Results.Text(new JsonObject { ["routes"] = routes }.ToJsonString(), "application/json");
+        return AdminJson.Result(new JsonObject { ["routes"] = routes });
     });
 }
