@@ -1,13 +1,20 @@
-// The proxied streams that never end by themselves (WebSocket tunnels, server-sent event responses), so the
-// shutdown sequence and pool retirement can end them the way their protocol expects instead of cutting the socket.
+// The proxied streams that never end by themselves (WebSocket tunnels, server-sent event responses) and gRPC calls,
+// so the shutdown sequence and pool retirement can end them the way their protocol expects instead of cutting the socket.
 // Gap: YARP copies an upgraded connection or a streaming body as opaque bytes until one side closes; at a deadline
-// Kestrel can only abort it, which the client and the upstream see as a crash (WebSocket 1006; YARP #1756, #2622).
+// Kestrel can only abort it, which the client and the upstream see as a crash (WebSocket 1006, gRPC INTERNAL from a
+// reset stream; YARP #1756, #2622).
 namespace Gateway.Foundation;
 
 internal enum OpenStreamKind
 {
     WebSocket,
     EventStream,
+
+    /// <summary>
+    /// A gRPC response over HTTP/2. It may well end on its own, so it is waited for like any request and closed only at
+    /// a deadline (never as the "only open streams left" early exit): the client gets UNAVAILABLE, the upstream a reset.
+    /// </summary>
+    GrpcCall,
 }
 
 /// <summary>One open stream: ends itself cleanly when asked (a close frame, or the end of the body).</summary>
@@ -29,7 +36,11 @@ internal interface IOpenStream
 }
 
 /// <summary>What <see cref="OpenStreams.CloseAsync"/> did: streams that ended cleanly, by kind, and those it aborted.</summary>
-internal readonly record struct ClosedStreams(int WebSockets, int EventStreams, int Aborted);
+internal readonly record struct ClosedStreams(int WebSockets, int EventStreams, int GrpcCalls, int Aborted)
+{
+    /// <summary>Every stream the close ended or aborted.</summary>
+    public int Total => WebSockets + EventStreams + GrpcCalls + Aborted;
+}
 
 internal sealed class OpenStreams
 {
@@ -41,6 +52,7 @@ internal sealed class OpenStreams
 
     private readonly Lock _lock = new();
     private readonly HashSet<IOpenStream> _open = [];
+    private int _endless;
 
     public int Count
     {
@@ -53,11 +65,26 @@ internal sealed class OpenStreams
         }
     }
 
+    /// <summary>Open streams that never end by themselves (WebSockets, event streams): waiting for them only delays an exit.</summary>
+    public int EndlessCount
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _endless;
+            }
+        }
+    }
+
     public void Add(IOpenStream stream)
     {
         lock (_lock)
         {
-            _open.Add(stream);
+            if (_open.Add(stream) && stream.Kind != OpenStreamKind.GrpcCall)
+            {
+                _endless++;
+            }
         }
     }
 
@@ -65,7 +92,10 @@ internal sealed class OpenStreams
     {
         lock (_lock)
         {
-            _open.Remove(stream);
+            if (_open.Remove(stream) && stream.Kind != OpenStreamKind.GrpcCall)
+            {
+                _endless--;
+            }
         }
     }
 
@@ -106,24 +136,30 @@ internal sealed class OpenStreams
             await wait.CancelAsync();
         }
 
-        int webSockets = 0, eventStreams = 0, aborted = 0;
+        int webSockets = 0, eventStreams = 0, grpcCalls = 0, aborted = 0;
         for (var i = 0; i < closing.Count; i++)
         {
             if (!ended[i].IsCompleted)
             {
                 aborted++;
                 closing[i].Context.Abort();
+                continue;
             }
-            else if (closing[i].Kind == OpenStreamKind.WebSocket)
+
+            switch (closing[i].Kind)
             {
-                webSockets++;
-            }
-            else
-            {
-                eventStreams++;
+                case OpenStreamKind.WebSocket:
+                    webSockets++;
+                    break;
+                case OpenStreamKind.EventStream:
+                    eventStreams++;
+                    break;
+                default:
+                    grpcCalls++;
+                    break;
             }
         }
 
-        return new ClosedStreams(webSockets, eventStreams, aborted);
+        return new ClosedStreams(webSockets, eventStreams, grpcCalls, aborted);
     }
 }

@@ -74,7 +74,7 @@ internal sealed class PoolRetirement(
             var closed = await streams.CloseAsync(OpenStreams.CloseGrace, time, invoker, cancellationToken);
             if (closed != default)
             {
-                Log.PoolStreamsClosed(logger, invoker.ClusterId, invoker.Generation, closed.WebSockets, closed.EventStreams, closed.Aborted);
+                Log.PoolStreamsClosed(logger, invoker.ClusterId, invoker.Generation, closed.WebSockets, closed.EventStreams, closed.GrpcCalls, closed.Aborted);
             }
         }
 

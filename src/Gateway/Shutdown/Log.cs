@@ -20,6 +20,6 @@ internal static partial class Log
     [LoggerMessage(EventId = 4006, Level = LogLevel.Warning, Message = "Second SIGTERM: ending the drain now")]
     public static partial void SecondSignal(ILogger logger);
 
-    [LoggerMessage(EventId = 4007, Level = LogLevel.Warning, Message = "Drain phase 3 ({Why}): {WebSockets} WebSockets closed with 1001 Going Away at both ends, {EventStreams} event streams ended; {Aborted} streams did not finish in time and were aborted")]
-    public static partial void StreamsClosed(ILogger logger, int webSockets, int eventStreams, string why, int aborted);
+    [LoggerMessage(EventId = 4007, Level = LogLevel.Warning, Message = "Drain phase 3 ({Why}): {WebSockets} WebSockets closed with 1001 Going Away at both ends, {EventStreams} event streams ended, {GrpcCalls} gRPC calls ended with UNAVAILABLE; {Aborted} streams did not finish in time and were aborted")]
+    public static partial void StreamsClosed(ILogger logger, int webSockets, int eventStreams, int grpcCalls, string why, int aborted);
 }

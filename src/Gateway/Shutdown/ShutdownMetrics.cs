@@ -1,5 +1,5 @@
 // gateway.drain.phase and gateway.inflight.requests: read at scrape time, nothing recorded per request.
-// gateway.drain.closed {kind}: what the drain ended itself (websocket, event_stream) or cut at its deadline (aborted).
+// gateway.drain.closed {kind}: what the drain ended itself (websocket, event_stream, grpc_call) or cut at its deadline (aborted).
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Gateway.Foundation;
@@ -14,11 +14,12 @@ internal sealed class ShutdownMetrics
     {
         var meter = meterFactory.Create(GatewayMeter.Name);
         _closed = meter.CreateCounter<long>("gateway.drain.closed", "{stream}",
-            "Open streams the drain ended cleanly (websocket: 1001 to both ends, event_stream: body ended) and requests it aborted at its deadline (aborted).");
+            "Open streams the drain ended cleanly (websocket: 1001 to both ends, event_stream: body ended, grpc_call: UNAVAILABLE to the client, reset upstream) and requests it aborted at its deadline (aborted).");
         knownSeries.Add(_ =>
         {
             Add(0, "websocket");
             Add(0, "event_stream");
+            Add(0, "grpc_call");
             Add(0, "aborted");
         });
         meter.CreateObservableGauge("gateway.drain.phase", () => (int)drain.Phase, unit: null,
@@ -31,6 +32,7 @@ internal sealed class ShutdownMetrics
     {
         Add(closed.WebSockets, "websocket");
         Add(closed.EventStreams, "event_stream");
+        Add(closed.GrpcCalls, "grpc_call");
         Add(closed.Aborted, "aborted");
     }
 

@@ -87,14 +87,15 @@ internal sealed class ShutdownSequence(
             if (!stopping.IsCompleted && streams.Count > 0)
             {
                 // WebSockets and event streams never end by themselves: waiting longer for them only delays the exit.
+                // gRPC calls are closed here too, at the deadline (they were waited for as ordinary requests).
                 var inFlight = state.InFlight;
                 var closed = await streams.CloseAsync(OpenStreams.CloseGrace, time, cancellationToken: hurry.Token);
                 metrics.StreamsClosed(closed);
 
                 // A stream's request leaves the in-flight count a moment after its stream ends: not one to count as cut.
-                var others = inFlight - closed.WebSockets - closed.EventStreams - closed.Aborted;
+                var others = inFlight - closed.Total;
                 await PollAsync(() => state.InFlight <= others, StreamPollInterval * 4, hurry.Token);
-                Log.StreamsClosed(logger, closed.WebSockets, closed.EventStreams, onlyStreamsLeft ? "only open streams left" : "deadline", closed.Aborted);
+                Log.StreamsClosed(logger, closed.WebSockets, closed.EventStreams, closed.GrpcCalls, onlyStreamsLeft ? "only open streams left" : "deadline", closed.Aborted);
                 if (onlyStreamsLeft)
                 {
                     await WaitAsync(stopping, settings.DrainTimeout - time.GetElapsedTime(drainStarted), hurry.Token);
@@ -144,7 +145,7 @@ internal sealed class ShutdownSequence(
             var deadline = Task.Delay(timeout, time, wait.Token);
             while (!stopping.IsCompleted && !deadline.IsCompleted)
             {
-                var open = streams.Count;
+                var open = streams.EndlessCount;
                 if (open > 0 && state.InFlight <= open)
                 {
                     return true;

@@ -1,8 +1,9 @@
-// Wraps the upstream stream of a WebSocket upgrade or a text/event-stream response, so the drain and pool
-// retirement can end it cleanly (Foundation/OpenStreams). A response transform is the one place that sees the
-// upstream response before YARP reads its body; every other response passes through untouched.
+// Wraps the upstream stream of a WebSocket upgrade, a text/event-stream response or a gRPC response over HTTP/2, so
+// the drain and pool retirement can end it cleanly (Foundation/OpenStreams). A response transform is the one place
+// that sees the upstream response before YARP reads its body; every other response passes through untouched.
 using System.Net;
 using Gateway.Foundation;
+using Microsoft.AspNetCore.Http.Features;
 using Yarp.ReverseProxy.Transforms;
 using Yarp.ReverseProxy.Transforms.Builder;
 
@@ -18,7 +19,11 @@ internal sealed class OpenStreamTransformProvider(OpenStreams registry) : ITrans
     {
     }
 
-    public void Apply(TransformBuilderContext context) => context.ResponseTransforms.Add(new OpenStreamTransform(registry));
+    public void Apply(TransformBuilderContext context)
+    {
+        context.ResponseTransforms.Add(new OpenStreamTransform(registry));
+        context.ResponseTrailersTransforms.Add(GrpcClosedTrailers.Instance);
+    }
 }
 
 internal sealed class OpenStreamTransform(OpenStreams registry) : ResponseTransform
@@ -39,15 +44,31 @@ internal sealed class OpenStreamTransform(OpenStreams registry) : ResponseTransf
                 response.Content = new WrappedContent(response.Content, inner => new WebSocketTunnelStream(inner, http, registry).Open());
             }
         }
-        else if (response.Content.Headers.ContentType?.MediaType is { } mediaType
-            && mediaType.Equals("text/event-stream", StringComparison.OrdinalIgnoreCase))
+        else if (response.Content.Headers.ContentType?.MediaType is { } mediaType)
         {
             var http = context.HttpContext;
-            response.Content = new WrappedContent(response.Content, inner => new EventStreamStream(inner, http, registry).Open());
+            if (mediaType.Equals("text/event-stream", StringComparison.OrdinalIgnoreCase))
+            {
+                response.Content = new WrappedContent(response.Content, inner => new EventStreamStream(inner, http, registry).Open());
+            }
+            else if (IsGrpc(mediaType) && HttpProtocol.IsHttp2(http.Request.Protocol))
+            {
+                response.Content = new WrappedContent(response.Content, inner =>
+                {
+                    var call = new GrpcCallStream(inner, http, registry);
+                    http.Features.Set(call);
+                    return call.Open();
+                });
+            }
         }
 
         return ValueTask.CompletedTask;
     }
+
+    /// <summary>application/grpc and its +proto/+json forms; not gRPC-Web, whose status travels in the body.</summary>
+    internal static bool IsGrpc(string mediaType) =>
+        mediaType.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase)
+        && (mediaType.Length == "application/grpc".Length || mediaType["application/grpc".Length] == '+');
 
     private static bool IsWebSocket(HttpResponseMessage response)
     {
@@ -100,5 +121,29 @@ internal sealed class OpenStreamTransform(OpenStreams registry) : ResponseTransf
 
             base.Dispose(disposing);
         }
+    }
+}
+
+/// <summary>
+/// The status of a gRPC call the gateway closed: UNAVAILABLE (14) in the trailers, unless the upstream's own status
+/// arrived first. Every other response: one feature lookup.
+/// </summary>
+internal sealed class GrpcClosedTrailers : ResponseTrailersTransform
+{
+    public static readonly GrpcClosedTrailers Instance = new();
+
+    public const string Message = "The gateway closed the call (shutting down or retiring its connection pool); retry it";
+
+    public override ValueTask ApplyAsync(ResponseTrailersTransformContext context)
+    {
+        if (context.HttpContext.Features.Get<GrpcCallStream>() is { ClosedByGateway: true }
+            && context.HttpContext.Features.Get<IHttpResponseTrailersFeature>()?.Trailers is { IsReadOnly: false } trailers
+            && !trailers.ContainsKey("grpc-status"))
+        {
+            trailers["grpc-status"] = "14";
+            trailers["grpc-message"] = Message;
+        }
+
+        return ValueTask.CompletedTask;
     }
 }

@@ -37,7 +37,7 @@ public sealed class OpenStreamsDrainTests(ITestOutputHelper output)
         output.WriteLine($"client saw 1001 after {clientSaw.TotalMilliseconds:F0} ms, exit after {exited.TotalMilliseconds:F0} ms\n{gateway.Output}");
         // Nothing but the two streams was in flight, so the drain ends them at once instead of waiting out its 20 s.
         Assert.True(exited < TimeSpan.FromSeconds(0.5 + 5), $"exit took {exited.TotalSeconds:F1} s");
-        Assert.Contains("Drain phase 3 (only open streams left): 1 WebSockets closed with 1001 Going Away at both ends, 1 event streams ended; 0 streams did not finish", gateway.Output);
+        Assert.Contains("Drain phase 3 (only open streams left): 1 WebSockets closed with 1001 Going Away at both ends, 1 event streams ended, 0 gRPC calls ended with UNAVAILABLE; 0 streams did not finish", gateway.Output);
         Assert.DoesNotContain("ShutdownTimeout", gateway.Output);
     }
 
@@ -89,7 +89,7 @@ public sealed class OpenStreamsDrainTests(ITestOutputHelper output)
 
         Assert.Equal(WebSocketCloseStatus.EndpointUnavailable, clientClose);
         Assert.Equal(1001, await upstream.CloseReceived.Task.WaitAsync(Wait));
-        await gateway.WaitForLogAsync("retirement: 1 WebSockets closed with 1001 Going Away at both ends, 0 event streams ended; 0 streams did not finish", Wait);
+        await gateway.WaitForLogAsync("retirement: 1 WebSockets closed with 1001 Going Away at both ends, 0 event streams ended, 0 gRPC calls ended with UNAVAILABLE; 0 streams did not finish", Wait);
 
         // The gateway still serves, over the new pool, and a new WebSocket works.
         using var client = gateway.CreateProxyClient();

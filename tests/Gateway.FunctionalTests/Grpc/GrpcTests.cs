@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Gateway.FunctionalTests.Infrastructure;
 using Grpc.Core;
@@ -162,6 +163,42 @@ public sealed class GrpcTests(ITestOutputHelper output)
         Assert.Equal("lookup:missing-7", error.Trailers.GetValue(OrdersService.TextTrailer));
 
         Assert.Equal(["HTTP/2", "HTTP/2", "HTTP/2"], upstream.State.Protocols);
+    }
+
+    [Fact]
+    public async Task Sigterm_WithAStreamingCallOpen_EndsItWithUnavailableAtTheDeadline_ResetsTheUpstreamCall_AndExitsInTime()
+    {
+        await using var upstream = await GrpcUpstream.StartAsync("orders-drain");
+        var h2cPort = Ports.GetFree();
+        var environment = H2cListener(h2cPort);
+        environment["Gateway__Shutdown__ReadinessDelay"] = "00:00:00.500";
+        environment["Gateway__Shutdown__DrainTimeout"] = "00:00:02";
+        environment["Gateway__Shutdown__PoolCloseTimeout"] = "00:00:00.500";
+        await using var gateway = await StartGatewayAsync(GrpcConfig(upstream), environment);
+        using var channel = Channel($"http://127.0.0.1:{h2cPort}");
+
+        // A paced stream: its second message waits for the test, which never asks for it.
+        using var call = new Orders.OrdersClient(channel).ListOrders(new ListOrdersRequest { Count = 10, Paced = true }, deadline: Deadline());
+        Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
+        Assert.Equal(1, call.ResponseStream.Current.Sequence);
+
+        var watch = Stopwatch.StartNew();
+        gateway.Signal(GatewayProcess.SIGTERM);
+        var error = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext(CancellationToken.None));
+        var clientSaw = watch.Elapsed;
+        await upstream.State.CallCancelled.Task.WaitAsync(TimeSpan.FromSeconds(15)); // the service saw its call reset
+        Assert.Equal(0, await gateway.WaitForExitAsync(TimeSpan.FromSeconds(15)));
+        var exited = watch.Elapsed;
+        output.WriteLine($"client saw {error.StatusCode} after {clientSaw.TotalMilliseconds:F0} ms, exit after {exited.TotalMilliseconds:F0} ms\n{gateway.Output}");
+
+        // A status clients retry elsewhere, with the gateway's reason; a cut connection would give INTERNAL or UNAVAILABLE without it.
+        Assert.Equal(StatusCode.Unavailable, error.StatusCode);
+        Assert.Equal("The gateway closed the call (shutting down or retiring its connection pool); retry it", error.Status.Detail);
+        // A gRPC call may end by itself, so it is waited for until the deadline (0.5 + 2 s), not closed early like a WebSocket.
+        Assert.True(clientSaw >= TimeSpan.FromSeconds(0.5 + 2) - TimeSpan.FromMilliseconds(100), $"closed after {clientSaw.TotalSeconds:F1} s, before the deadline");
+        // Deadline + 1 s, plus 1.5 s for process exit on a loaded 2-core box.
+        Assert.True(exited < TimeSpan.FromSeconds(0.5 + 2 + 1 + 1.5), $"exit took {exited.TotalSeconds:F1} s");
+        Assert.Contains("Drain phase 3 (deadline): 0 WebSockets closed with 1001 Going Away at both ends, 0 event streams ended, 1 gRPC calls ended with UNAVAILABLE; 0 streams did not finish", gateway.Output);
     }
 
     private static void AssertTrailers(Metadata trailers, string text)

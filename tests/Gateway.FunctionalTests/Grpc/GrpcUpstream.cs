@@ -82,4 +82,7 @@ public sealed class OrdersState(string name)
 
     /// <summary>A paced stream sends its next message only once the test releases it.</summary>
     public SemaphoreSlim NextMessage { get; } = new(0);
+
+    /// <summary>Completes when a paced stream saw its call cancelled by the client side (an RST_STREAM from the gateway).</summary>
+    public TaskCompletionSource CallCancelled { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 }

@@ -31,7 +31,18 @@ public sealed class OrdersService(OrdersState state) : Orders.OrdersBase
         state.Protocols.Enqueue(context.GetHttpContext().Request.Protocol);
         for (var i = 1; i <= request.Count; i++)
         {
-            if (i > 1 && request.Paced && !await state.NextMessage.WaitAsync(TimeSpan.FromSeconds(30), context.CancellationToken))
+            bool released;
+            try
+            {
+                released = i == 1 || !request.Paced || await state.NextMessage.WaitAsync(TimeSpan.FromSeconds(30), context.CancellationToken);
+            }
+            catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
+            {
+                state.CallCancelled.TrySetResult();
+                throw;
+            }
+
+            if (!released)
             {
                 throw new RpcException(new Status(StatusCode.DeadlineExceeded, $"message {i - 1} was never acknowledged by the test"));
             }
