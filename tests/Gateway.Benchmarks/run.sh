@@ -9,6 +9,7 @@
 #   tests/Gateway.Benchmarks/run.sh stream [--mb 100]           # 100 MB upload + download: MB/s, proxy CPU s (direct, gateway builds, nginx)
 #   tests/Gateway.Benchmarks/run.sh micro [--filter '*Drain*']   # BenchmarkDotNet micro-benchmarks (all when no args)
 #   tests/Gateway.Benchmarks/run.sh soak [--minutes 20 --clients 8 --rps-per-client 40]   # reloads, kills, a Redis restart
+#     (--gateway artifacts/aot/Gateway: the native build the image ships; default the JIT build)
 # Options for load runs: --rounds N --duration S --warmup S --connections N --placements unpinned,pinned
 #   --steady-pct P --steady-chunks N --max-warmup S   (round 1 warms in --warmup chunks until N chunks are within P %)
 #   --only gateway-minimal,nginx   --knob "label:ENV=V;ENV2=V2" (repeatable, with --knobs)

@@ -25,7 +25,17 @@ internal static class CorsExtensions
     {
         // Only requests to a route with a CorsPolicy enter the middleware (it would give every other request an Items
         // dictionary, and leave it alone anyway).
-        app.UseWhen(static context => context.GetEndpoint()?.Metadata.GetMetadata<ICorsMetadata>() is not null, static branch => branch.UseCors());
+        app.UseWhen(static context => context.GetEndpoint()?.Metadata.GetMetadata<ICorsMetadata>() is not null, static branch => branch.Use(next =>
+        {
+            // CorsMiddleware built here and called directly, not through UseCors: UseMiddleware binds an Invoke with a
+            // service parameter by reflection when code cannot be generated at run time, so in the native build every
+            // CORS request went through MethodInfo.Invoke (~15 us a request in the edge benchmark, pinned). The
+            // policy provider is a singleton (ConfigCorsPolicyProvider), so resolving it once changes nothing else.
+            var services = branch.ApplicationServices;
+            var cors = new CorsMiddleware(next, services.GetRequiredService<ICorsService>(), services.GetRequiredService<ILoggerFactory>());
+            var policies = services.GetRequiredService<ICorsPolicyProvider>();
+            return context => cors.Invoke(context, policies);
+        }));
         return app;
     }
 }

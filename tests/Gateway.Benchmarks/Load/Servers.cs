@@ -31,16 +31,21 @@ internal static class Servers
         """;
 
     /// <summary>nginx as a keep-alive reverse proxy; with <paramref name="tls"/> it terminates TLS 1.2/1.3 with those PEM files.</summary>
-    public static string ProxyNginx(string dir, int port, int upstreamPort, int workers, (string Certificate, string Key)? tls = null) => $$"""
+    /// <remarks>
+    /// With <paramref name="gzipAll"/>, nginx gzips every proxied body at level 1 (gzip_min_length 0): what compressing
+    /// the 64-byte body costs a proxy that is not the gateway (the gateway-edge-compress-all comparison).
+    /// </remarks>
+    public static string ProxyNginx(string dir, int port, int upstreamPort, int workers, (string Certificate, string Key)? tls = null, bool gzipAll = false) => $$"""
         worker_processes {{workers}};
         daemon off;
-        pid {{dir}}/proxy{{(tls is null ? "" : "-https")}}.pid;
-        error_log {{dir}}/proxy{{(tls is null ? "" : "-https")}}-error.log warn;
+        pid {{dir}}/proxy{{(tls is null ? "" : "-https")}}{{(gzipAll ? "-gzip" : "")}}.pid;
+        error_log {{dir}}/proxy{{(tls is null ? "" : "-https")}}{{(gzipAll ? "-gzip" : "")}}-error.log warn;
         events { worker_connections 8192; }
         http {
           access_log off;
           keepalive_requests 100000000;
           keepalive_timeout 300s;
+          {{(gzipAll ? "gzip on; gzip_comp_level 1; gzip_min_length 0; gzip_proxied any; gzip_types *;" : "")}}
           upstream up {
             server 127.0.0.1:{{upstreamPort}};
             keepalive 64;
@@ -166,7 +171,12 @@ internal static class Servers
     /// (ARCHITECTURE.md), as the auth branch defines them; a build without them refuses this config and the target
     /// reports n/a.
     /// </summary>
-    public static string GatewayEdge(int upstreamPort, bool cors = true, bool compression = true) => $$"""
+    /// <remarks>
+    /// With <paramref name="compressSmallBodies"/> false, compression is on at its defaults (MinimumBytes 1024, as a user
+    /// would configure it), so the 64-byte body passes through the compression middleware uncompressed; true sets
+    /// MinimumBytes 0 and every body is compressed (the worst case: fixed encoder cost for bytes that cannot shrink).
+    /// </remarks>
+    public static string GatewayEdge(int upstreamPort, bool cors = true, bool compression = true, bool compressSmallBodies = false) => $$"""
         {
           "Gateway": {
             "Authentication": {
@@ -182,7 +192,7 @@ internal static class Servers
             },
             "Authorization": { "Policies": { "bench": { "Schemes": [ "bench" ], "RequireAuthenticatedUser": true } } },
             "Cors": { "Policies": { "bench": { "AllowedOrigins": [ "{{EdgeOrigin}}" ], "AllowedMethods": [ "GET" ] } } },
-            "Compression": { "Enabled": {{(compression ? "true" : "false")}}, "MinimumBytes": 0 }
+            "Compression": { "Enabled": {{(compression ? "true" : "false")}}{{(compressSmallBodies ? ", \"MinimumBytes\": 0" : "")}} }
           },
           "ReverseProxy": {
             "Routes": {

@@ -57,10 +57,13 @@ internal sealed class Target(string name, string description, Func<TargetContext
             new() { ["Gateway__Telemetry__Metrics"] = "false" }),
         Gateway("gateway-compression", "minimal + Brotli/gzip on the 64-byte body (client sends Accept-Encoding; issue 18)", (ctx) => Servers.GatewayCompression(ctx.UpstreamPort), [],
             clientHeaders: [AcceptEncoding]),
-        Gateway("gateway-edge", "JWT validation (RS256, JWKS) + named CORS policy + compression on one route (issue 18)", (ctx) => Servers.GatewayEdge(ctx.UpstreamPort), [],
+        Gateway("gateway-edge", "JWT validation (RS256, JWKS) + named CORS policy + compression on at its defaults (the 64-byte body stays below MinimumBytes) on one route (issue 18)", (ctx) => Servers.GatewayEdge(ctx.UpstreamPort), [],
+            clientHeaders: ["Authorization: Bearer " + BenchJwt.Token, "Origin: " + Servers.EdgeOrigin, AcceptEncoding], expectEncoded: false),
+        Gateway("gateway-edge-compress-all", "gateway-edge with MinimumBytes 0: every 64-byte body compressed (the worst case)", (ctx) => Servers.GatewayEdge(ctx.UpstreamPort, compressSmallBodies: true), [],
             clientHeaders: ["Authorization: Bearer " + BenchJwt.Token, "Origin: " + Servers.EdgeOrigin, AcceptEncoding]),
         Gateway("gateway-jwt", "the edge route's JWT validation and authorization policy alone (no CORS, no compression): splits gateway-edge's cost", (ctx) => Servers.GatewayEdge(ctx.UpstreamPort, cors: false, compression: false), [],
             clientHeaders: ["Authorization: Bearer " + BenchJwt.Token]),
+        new("nginx-gzip", "nginx as above, gzip level 1 on every body (gzip_min_length 0): compression's cost on nginx", StartNginxGzipAsync),
         new("nginx-https", "nginx terminating TLS (the same certificate), upstream keepalive 64, one worker per core", StartNginxHttpsAsync),
         Gateway("gateway-https", "minimal, the proxy listener terminating TLS (the same certificate, PEM files)", (ctx) => Servers.GatewayMinimal(ctx.UpstreamPort),
             [], https: true),
@@ -133,7 +136,7 @@ internal sealed class Target(string name, string description, Func<TargetContext
         return shipped;
     }
 
-    private static Target Gateway(string name, string description, Func<TargetContext, string> config, Dictionary<string, string> env, List<string>? clientHeaders = null, bool https = false, string? program = null, bool h2c = false) =>
+    private static Target Gateway(string name, string description, Func<TargetContext, string> config, Dictionary<string, string> env, List<string>? clientHeaders = null, bool https = false, string? program = null, bool h2c = false, bool expectEncoded = true) =>
         new(name, description, async (ctx, t) =>
         {
             // The gateway runs as the image runs it: the Dockerfile's ENV first, then the target's own overrides.
@@ -157,7 +160,7 @@ internal sealed class Target(string name, string description, Func<TargetContext
             r.Headers.AddRange(clientHeaders ?? []);
             if (r.NotAvailable is null && clientHeaders is not null)
             {
-                await CheckEdgePoliciesAsync(r);
+                await CheckEdgePoliciesAsync(r, expectEncoded);
             }
             if (r.NotAvailable is null && accessLog)
             {
@@ -270,7 +273,8 @@ internal sealed class Target(string name, string description, Func<TargetContext
     /// Only count the compression and edge targets if the features really run: the answer is compressed, the CORS
     /// policy answers the origin, and a request without the token is refused (a key this build lacks is ignored or refused).
     /// </summary>
-    private static async Task CheckEdgePoliciesAsync(RunningTarget r)
+    /// <summary><paramref name="expectEncoded"/> false: the client asks for compression but the body is below the route's MinimumBytes.</summary>
+    private static async Task CheckEdgePoliciesAsync(RunningTarget r, bool expectEncoded)
     {
         using var probe = await Http.TryGetAsync(r.Url, r.Headers);
         if (probe is null || !probe.IsSuccessStatusCode)
@@ -279,9 +283,15 @@ internal sealed class Target(string name, string description, Func<TargetContext
             return;
         }
 
-        if (Sends(r, "Accept-Encoding:") && probe.Content.Headers.ContentEncoding.Count == 0)
+        if (Sends(r, "Accept-Encoding:") && expectEncoded && probe.Content.Headers.ContentEncoding.Count == 0)
         {
             r.NotAvailable = "n/a: the response is not compressed (compression not applied)";
+            return;
+        }
+
+        if (Sends(r, "Accept-Encoding:") && !expectEncoded && probe.Content.Headers.ContentEncoding.Count != 0)
+        {
+            r.NotAvailable = "n/a: the 64-byte response is compressed (MinimumBytes not applied)";
             return;
         }
 
@@ -355,6 +365,19 @@ internal sealed class Target(string name, string description, Func<TargetContext
 
     private static Task<RunningTarget> StartNginxAsync(TargetContext ctx, Target t) =>
         StartNginxWithAsync(ctx, t, "proxy", port => Servers.ProxyNginx(ctx.Work, port, ctx.UpstreamPort, ctx.Cores), "http");
+
+    private static async Task<RunningTarget> StartNginxGzipAsync(TargetContext ctx, Target t)
+    {
+        var r = await StartNginxWithAsync(ctx, t, "proxy-gzip", port => Servers.ProxyNginx(ctx.Work, port, ctx.UpstreamPort, ctx.Cores, gzipAll: true), "http");
+        r.Headers.Add(AcceptEncoding);
+        using var probe = r.NotAvailable is null ? await Http.TryGetAsync(r.Url, r.Headers) : null;
+        if (r.NotAvailable is null && (probe is null || probe.Content.Headers.ContentEncoding.Count == 0))
+        {
+            r.NotAvailable = "n/a: nginx did not gzip the response";
+        }
+
+        return r;
+    }
 
     private static Task<RunningTarget> StartNginxHttpsAsync(TargetContext ctx, Target t) =>
         StartNginxWithAsync(ctx, t, "proxy-https", port => Servers.ProxyNginx(ctx.Work, port, ctx.UpstreamPort, ctx.Cores, BenchCertificate.Files(ctx.Work)), "https");

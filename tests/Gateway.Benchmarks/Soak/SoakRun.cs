@@ -57,7 +57,10 @@ internal static class SoakRun
             gatewayEnv[pair[..pair.IndexOf('=')]] = pair[(pair.IndexOf('=') + 1)..]; // e.g. MALLOC_ARENA_MAX=2
         }
 
-        using var gateway = Proc.Start("dotnet", [gatewayDll, "--config", configPath], env: gatewayEnv);
+        // A .dll runs on the JIT through dotnet; anything else is a native (AOT) executable, as the image ships.
+        using var gateway = gatewayDll.EndsWith(".dll", StringComparison.OrdinalIgnoreCase)
+            ? Proc.Start("dotnet", [gatewayDll, "--config", configPath], env: gatewayEnv)
+            : Proc.Start(Path.GetFullPath(gatewayDll), ["--config", configPath], env: gatewayEnv);
         using var probe = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
         await WaitForAsync(async () => (await probe.GetAsync($"http://127.0.0.1:{mgmtPort}/healthz/ready")).IsSuccessStatusCode, TimeSpan.FromSeconds(60));
 
@@ -418,7 +421,7 @@ internal static class SoakRun
 
     private static T ReadOption<T>(string[] args, string name, T fallback)
     {
-        var i = Array.IndexOf(args, name);
+        var i = Array.LastIndexOf(args, name); // the last one wins, so run.sh's default --gateway can be overridden
         if (i < 0 || i + 1 >= args.Length)
         {
             return fallback;
