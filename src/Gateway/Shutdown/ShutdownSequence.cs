@@ -100,6 +100,12 @@ internal sealed class ShutdownSequence(
                 {
                     await WaitAsync(stopping, settings.DrainTimeout - time.GetElapsedTime(drainStarted), hurry.Token);
                 }
+                else if (state.InFlight == 0)
+                {
+                    // Past the deadline, but nothing is left to cut: Kestrel is closing the connections the closed streams
+                    // were on. Aborting now could drop their last frames (a gRPC call's trailers, a close frame).
+                    await WaitAsync(stopping, OpenStreams.CloseGrace, hurry.Token);
+                }
             }
 
             if (!stopping.IsCompleted)
