@@ -29,8 +29,9 @@ internal static class CorsExtensions
         {
             // CorsMiddleware built here and called directly, not through UseCors: UseMiddleware binds an Invoke with a
             // service parameter by reflection when code cannot be generated at run time, so in the native build every
-            // CORS request went through MethodInfo.Invoke (~15 us a request in the edge benchmark, pinned). The
-            // policy provider is a singleton (ConfigCorsPolicyProvider), so resolving it once changes nothing else.
+            // CORS request went through MethodInfo.Invoke and a request service scope (a pinned profile of a route with
+            // CORS and compression on: 0.85x -> 0.88x of the plain route's req/s). The policy provider is a singleton
+            // (ConfigCorsPolicyProvider), so resolving it once changes nothing else.
             var services = branch.ApplicationServices;
             var cors = new CorsMiddleware(next, services.GetRequiredService<ICorsService>(), services.GetRequiredService<ILoggerFactory>());
             var policies = services.GetRequiredService<ICorsPolicyProvider>();
