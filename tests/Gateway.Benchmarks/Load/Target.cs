@@ -273,7 +273,8 @@ internal sealed class Target(string name, string description, Func<TargetContext
     /// Only count the compression and edge targets if the features really run: the answer is compressed, the CORS
     /// policy answers the origin, and a request without the token is refused (a key this build lacks is ignored or refused).
     /// </summary>
-    /// <summary><paramref name="expectEncoded"/> false: the client asks for compression but the body is below the route's MinimumBytes.</summary>
+    /// <param name="r">The started target, with the headers its client sends.</param>
+    /// <param name="expectEncoded">False: the client asks for compression but the body is below the route's MinimumBytes, so the answer must not be encoded.</param>
     private static async Task CheckEdgePoliciesAsync(RunningTarget r, bool expectEncoded)
     {
         using var probe = await Http.TryGetAsync(r.Url, r.Headers);

@@ -57,10 +57,9 @@ internal static class SoakRun
             gatewayEnv[pair[..pair.IndexOf('=')]] = pair[(pair.IndexOf('=') + 1)..]; // e.g. MALLOC_ARENA_MAX=2
         }
 
-        // A .dll runs on the JIT through dotnet; anything else is a native (AOT) executable, as the image ships.
-        using var gateway = gatewayDll.EndsWith(".dll", StringComparison.OrdinalIgnoreCase)
-            ? Proc.Start("dotnet", [gatewayDll, "--config", configPath], env: gatewayEnv)
-            : Proc.Start(Path.GetFullPath(gatewayDll), ["--config", configPath], env: gatewayEnv);
+        // The load harness's launcher: a .dll through dotnet (JIT), anything else as a native executable.
+        var (gatewayFile, gatewayArgs) = Target.Launch(gatewayDll, ["--config", configPath]);
+        using var gateway = Proc.Start(gatewayFile, gatewayArgs, env: gatewayEnv);
         using var probe = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
         await WaitForAsync(async () => (await probe.GetAsync($"http://127.0.0.1:{mgmtPort}/healthz/ready")).IsSuccessStatusCode, TimeSpan.FromSeconds(60));
 
