@@ -28,7 +28,8 @@ COPY --from=build /app/publish ./
 COPY config/gateway.json config/gateway.json
 # Container settings (docs/deploy.md "Image" says why):
 # - GC: Workstation, non-concurrent, compiled into the binary from the project (the benchmark measured Server GC and
-#   background GC losing throughput and memory in a 1-CPU pod). The GC heap limit stays at 75% of the memory limit.
+#   background GC losing throughput and memory in a 1-CPU pod), and a 4 MB gen0 budget (docs/performance.md#memory).
+#   The GC heap limit stays at 75% of the memory limit.
 # - Socket completions inline and two malloc arenas: the process sets them itself (Foundation/ProcessDefaults), so the
 #   image needs no ENV for them and `./Gateway` on a VM runs the same.
 # - ASPNETCORE_HTTP_PORTS cleared: a base image's 8080 default would be overridden (with a warning) by the gateway's two

@@ -2,7 +2,11 @@
 // Gaps filled: ResponseCompression is on for the whole app or not at all, with one MIME list and no minimum size;
 // here the route's Compression block (with Gateway:Compression's defaults) decides, a response below MinimumBytes is
 // left alone, and "Cache-Control: no-transform" is honoured (a proxy must not transform such a response, RFC 9111).
-// Accept-Encoding negotiation (q-values, br before gzip) stays ASP.NET Core's.
+// Accept-Encoding negotiation (q-values, br before gzip) stays ASP.NET Core's, remembered per header value: YARP
+// disables response buffering on every proxied response, which makes ResponseCompressionBody negotiate (parse the
+// header, sort the candidates with LINQ) even for a response it will not compress (a 64-byte body below MinimumBytes:
+// ~a quarter of what compression on a route cost per request in a native pinned profile).
+using System.Collections.Concurrent;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.ResponseCompression;
 using Microsoft.Extensions.Options;
@@ -14,9 +18,39 @@ namespace Gateway.Compression;
 internal sealed class RouteCompressionProvider(IServiceProvider services, IOptions<ResponseCompressionOptions> options)
     : IResponseCompressionProvider
 {
+    // Clients send a handful of distinct Accept-Encoding values; the bound stops a client sending many from growing it.
+    internal const int MaxNegotiatedValues = 64;
+
     private readonly ResponseCompressionProvider _negotiation = new(services, options);
 
-    public ICompressionProvider? GetCompressionProvider(HttpContext context) => _negotiation.GetCompressionProvider(context);
+    // Accept-Encoding value -> the provider ASP.NET Core's negotiation picked for it (null: none). The providers are
+    // the negotiation's own singletons and its options do not change, so the choice is a function of the value alone.
+    private readonly ConcurrentDictionary<string, ICompressionProvider?> _negotiated = new(StringComparer.Ordinal);
+
+    internal int NegotiatedValueCount => _negotiated.Count;
+
+    public ICompressionProvider? GetCompressionProvider(HttpContext context)
+    {
+        var acceptEncoding = context.Request.Headers.AcceptEncoding;
+        if (acceptEncoding.Count != 1 || acceptEncoding[0] is not { } value)
+        {
+            return _negotiation.GetCompressionProvider(context); // none, or several header lines: rare, not remembered
+        }
+
+        if (_negotiated.TryGetValue(value, out var provider))
+        {
+            return provider;
+        }
+
+        provider = _negotiation.GetCompressionProvider(context);
+        if (_negotiated.Count >= MaxNegotiatedValues)
+        {
+            _negotiated.Clear(); // a bound, not an LRU: the values in use come back at once
+        }
+
+        _negotiated[value] = provider;
+        return provider;
+    }
 
     /// <summary>Called first, per request: a route without compression costs one metadata lookup and the middleware steps aside.</summary>
     public bool CheckRequestAcceptsCompression(HttpContext context)

@@ -24,6 +24,17 @@ internal static class TelemetryExtensions
     private static readonly string[] DetailedFrameworkMeters =
         ["System.Net.Http", "Microsoft.AspNetCore.Routing", "Microsoft.AspNetCore.RateLimiting"];
 
+    /// <summary>
+    /// Meters whose label sets are few and fixed (GC generations, listener endpoints and protocols). OpenTelemetry sizes
+    /// every metric stream for its cardinality limit when the instrument is published, 2,000 points by default, a
+    /// large-object-heap array each; these get <see cref="SmallLabelSetLimit"/> instead.
+    /// </summary>
+    internal static readonly HashSet<string> SmallLabelSetMeters = new(StringComparer.Ordinal) { "System.Runtime", "Microsoft.AspNetCore.Server.Kestrel" };
+
+    internal const int SmallLabelSetLimit = 100;
+
+    private static readonly MetricStreamConfiguration SmallLabelSetStream = new() { CardinalityLimit = SmallLabelSetLimit };
+
     public static IServiceCollection AddGatewayTelemetry(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddGatewayOptions<TelemetryOptions, TelemetryOptionsValidator>(TelemetryOptions.SectionPath);
@@ -39,6 +50,7 @@ internal static class TelemetryExtensions
             .WithMetrics(metrics => ((IDeferredMeterProviderBuilder)metrics
                 .AddMeter(GatewayMeter.Name, "Microsoft.AspNetCore.Server.Kestrel")
                 .AddRuntimeInstrumentation()
+                .AddView(static instrument => SmallLabelSetMeters.Contains(instrument.Meter.Name) ? SmallLabelSetStream : null)
                 .AddPrometheusExporter())
                 .Configure(static (sp, metrics) =>
                 {

@@ -1,4 +1,9 @@
 using Gateway.Compression;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.ResponseCompression;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace Gateway.Tests.Compression;
 
@@ -36,5 +41,65 @@ public sealed class RouteCompressionProviderTests
         errors.Clear();
         CompressionValidation.Validate(options, CompressionOptions.DefaultsSectionPath, isRouteBlock: false, errors);
         Assert.DoesNotContain(errors, e => e.Contains(":Level", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("gzip, deflate, br", "br")]
+    [InlineData("gzip", "gzip")]
+    [InlineData("br;q=0.5, gzip", "gzip")]
+    [InlineData("gzip;q=0, br;q=0", null)]
+    [InlineData("identity", null)]
+    [InlineData("*", "br")]
+    public void Negotiation_RememberedPerValue_AnswersAsAspNetCoreDoes(string acceptEncoding, string? expected)
+    {
+        using var services = CompressionServices();
+        var provider = services.GetRequiredService<IResponseCompressionProvider>();
+        var reference = new ResponseCompressionProvider(services, services.GetRequiredService<IOptions<ResponseCompressionOptions>>());
+
+        var first = provider.GetCompressionProvider(Request(acceptEncoding));
+        var second = provider.GetCompressionProvider(Request(acceptEncoding)); // from the remembered answer
+
+        Assert.Equal(1, ((RouteCompressionProvider)provider).NegotiatedValueCount);
+        Assert.Equal(expected, reference.GetCompressionProvider(Request(acceptEncoding))?.EncodingName);
+        Assert.Equal(expected, first?.EncodingName);
+        Assert.Same(first, second);
+    }
+
+    [Fact]
+    public void Negotiation_ManyDistinctValues_StayBounded_AndKeepAnsweringRight()
+    {
+        using var services = CompressionServices();
+        var provider = services.GetRequiredService<IResponseCompressionProvider>();
+
+        for (var i = 0; i < RouteCompressionProvider.MaxNegotiatedValues * 3; i++)
+        {
+            var encoding = i % 2 == 0 ? "gzip" : "br";
+            Assert.Equal(encoding, provider.GetCompressionProvider(Request($"{encoding}, x-junk-{i}"))?.EncodingName);
+            Assert.InRange(((RouteCompressionProvider)provider).NegotiatedValueCount, 1, RouteCompressionProvider.MaxNegotiatedValues);
+        }
+
+        Assert.Equal("br", provider.GetCompressionProvider(Request("gzip, deflate, br"))?.EncodingName);
+        Assert.Null(provider.GetCompressionProvider(Request(null)));
+    }
+
+    private static ServiceProvider CompressionServices()
+    {
+        var services = new ServiceCollection();
+        services.AddSingleton<IConfiguration>(new ConfigurationBuilder().Build());
+        services.AddOptions();
+        services.AddLogging();
+        services.AddCompression();
+        return services.BuildServiceProvider();
+    }
+
+    private static DefaultHttpContext Request(string? acceptEncoding)
+    {
+        var context = new DefaultHttpContext();
+        if (acceptEncoding is not null)
+        {
+            context.Request.Headers.AcceptEncoding = acceptEncoding;
+        }
+
+        return context;
     }
 }
