@@ -22,6 +22,9 @@ internal sealed class ActualRequestCors(RequestDelegate next, CorsMiddleware mid
 
     private readonly ConditionalWeakTable<CorsPolicy, PolicyHeaders> _shapes = [];
 
+    // Built once: a lambda that captures the service would be a new delegate on every request.
+    private readonly ConditionalWeakTable<CorsPolicy, PolicyHeaders>.CreateValueCallback _createShape = policy => new PolicyHeaders(policy, service);
+
     public Task Invoke(HttpContext context)
     {
         var request = context.Request;
@@ -49,7 +52,7 @@ internal sealed class ActualRequestCors(RequestDelegate next, CorsMiddleware mid
         if (policy.AllowAnyOrigin || policy.IsOriginAllowed(origin.ToString()))
         {
             // On starting, after the upstream's headers are copied: ours replace any it sent, as CorsMiddleware's do.
-            context.Response.OnStarting(_shapes.GetValue(policy, p => new PolicyHeaders(p, service)).Apply, context);
+            context.Response.OnStarting(_shapes.GetValue(policy, _createShape).Apply, context);
         }
 
         return next(context); // an origin the policy refuses gets no CORS headers, so the browser keeps the answer from the page
